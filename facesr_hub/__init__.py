@@ -1,0 +1,22 @@
+"""FaceSR-Hub: 4x face super-resolution generators shipped as Hugging Face Hub models.
+
+>>> from facesr_hub import load_generator, upscale
+>>> model = load_generator("fast")              # bundled weights, a folder, or a Hub repo id
+>>> big = upscale(model, "face_64x64.png")      # PIL / numpy / tensor in, the same kind out
+"""
+
+from .devices import default_device, resolve_device
+from .discriminators import DISCRIMINATORS, PatchDiscriminator, SeedDiscriminator
+from .generators import (GENERATORS, CheckpointError, FastGenerator, Generator, PixelShuffleV1, PixelShuffleV2,
+                         QualityGenerator, ResidualAttentionGenerator, UpsampleGenerator)
+from .loading import bundled_model_names, bundled_weights_dir, load_generator
+from .profiling import count_gmacs, count_parameters
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DISCRIMINATORS", "GENERATORS", "CheckpointError", "FastGenerator", "Generator", "PatchDiscriminator",
+    "PixelShuffleV1", "PixelShuffleV2", "QualityGenerator", "ResidualAttentionGenerator", "SeedDiscriminator",
+    "UpsampleGenerator", "bundled_model_names", "bundled_weights_dir", "count_gmacs", "count_parameters",
+    "default_device", "load_generator", "resolve_device",
+]

@@ -1,0 +1,113 @@
+"""``load_generator``: one call for bundled weights, local folders and Hub repos."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+from .devices import resolve_device, resolve_dtype
+from .generators import ARCHITECTURE_KEY, CONFIG_NAME, GENERATORS, CheckpointError, Generator
+
+#: Overrides where bundled weights are looked up (default: ``weights/`` beside the package, i.e. the repo root).
+WEIGHTS_DIR_ENV = "FACESR_WEIGHTS_DIR"
+
+
+def bundled_weights_dir() -> Path:
+    """The folder that holds one sub-folder of trained weights per bundled model name."""
+    return Path(os.environ.get(WEIGHTS_DIR_ENV, Path(__file__).resolve().parent.parent / "weights"))
+
+
+def bundled_model_names() -> list[str]:
+    """Names of the bundled models that have weights (``fast``, ``fast-psnr``, ...), sorted."""
+    root = bundled_weights_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / CONFIG_NAME).is_file() and (p / "model.safetensors").is_file())
+
+
+def _read_config(source: str, revision: str | None) -> tuple[dict, str]:
+    """Return (config, where) for a local folder or a Hub repo id."""
+    path = Path(source)
+    if path.is_dir():
+        config_file = path / CONFIG_NAME
+        if not config_file.is_file():
+            raise CheckpointError(f"{source}: no {CONFIG_NAME} in this folder; cannot tell which generator it is")
+    else:
+        try:
+            config_file = Path(hf_hub_download(repo_id=source, filename=CONFIG_NAME, revision=revision))
+        except (RepositoryNotFoundError, RevisionNotFoundError) as error:
+            raise CheckpointError(f"{source}@{revision or 'main'}: no such model repo or revision on the Hub") \
+                from error
+        except EntryNotFoundError as error:
+            raise CheckpointError(f"{source}@{revision or 'main'}: the repo has no {CONFIG_NAME}") from error
+        except HfHubHTTPError as error:
+            raise CheckpointError(f"{source}@{revision or 'main'}: could not read {CONFIG_NAME}: {error}") from error
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{config_file} is not valid JSON: {error}") from error
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_file} must hold a JSON object, got {type(config).__name__}")
+    return config, str(config_file)
+
+
+def _resolve_source(name_or_path_or_repo_id: str | os.PathLike) -> str:
+    """Bare bundled name -> its folder; an existing folder -> itself; otherwise a Hub repo id."""
+    text = str(name_or_path_or_repo_id)
+    bundled = bundled_weights_dir() / text
+    if "/" not in text and os.sep not in text and (bundled / CONFIG_NAME).is_file():
+        return str(bundled)
+    if Path(text).is_dir():
+        return text
+    if "/" in text and not Path(text).is_absolute() and not text.startswith("."):
+        return text  # owner/name on the Hub
+    if text in GENERATORS:
+        raise CheckpointError(
+            f"{text!r} is an architecture without bundled weights (bundled: {bundled_model_names() or 'none'}); "
+            f"use facesr_hub.GENERATORS[{text!r}]() for an untrained model, or train one with train.py"
+        )
+    raise CheckpointError(
+        f"{text!r} is neither a bundled model ({bundled_model_names() or 'none'}), nor a folder, nor a Hub repo id "
+        "of the form owner/name"
+    )
+
+
+def load_generator(
+    name_or_path_or_repo_id: str | os.PathLike,
+    *,
+    revision: str | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | str | None = None,
+) -> Generator:
+    """Load a trained generator, whatever its architecture, ready for inference.
+
+    Args:
+        name_or_path_or_repo_id: a bundled model name (``"fast"``, ``"fast-psnr"``, ... from ``weights/``), a folder
+            written by ``save_pretrained``, or a Hub repo id (``"user/model"``).
+        revision: Hub branch, tag or commit sha; pin it for reproducible results.
+        device: where to put the model; default CUDA when available, else CPU.
+        dtype: cast the weights (e.g. ``torch.float16`` on CUDA); default keeps float32.
+
+    Returns:
+        The generator in eval mode. ``config.json`` names its class; weights load with ``strict=True``.
+
+    Raises:
+        CheckpointError: unknown name, missing/unknown config keys, another architecture, corrupt weights.
+    """
+    source = _resolve_source(name_or_path_or_repo_id)
+    config, where = _read_config(source, revision)
+    architecture = config.get(ARCHITECTURE_KEY)
+    if architecture not in GENERATORS:
+        raise CheckpointError(
+            f"{where}: architecture={architecture!r} is not one of {sorted(GENERATORS)}"
+        )
+    model = GENERATORS[architecture].from_pretrained(source, revision=revision, strict=True)
+    model = model.to(device=resolve_device(device))
+    if (torch_dtype := resolve_dtype(dtype)) is not None:
+        model = model.to(dtype=torch_dtype)
+    return model.eval()
