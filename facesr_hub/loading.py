@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import torch
-from huggingface_hub import hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub import constants, hf_hub_download
+from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
+                                   RevisionNotFoundError)
 
 from .devices import resolve_device, resolve_dtype
 from .generators import ARCHITECTURE_KEY, CONFIG_NAME, GENERATORS, CheckpointError, Generator
@@ -40,6 +41,11 @@ def _read_config(source: str, revision: str | None) -> tuple[dict, str]:
     else:
         try:
             config_file = Path(hf_hub_download(repo_id=source, filename=CONFIG_NAME, revision=revision))
+        except LocalEntryNotFoundError as error:  # a subclass of EntryNotFoundError: must come first
+            raise CheckpointError(
+                f"{source}@{revision or 'main'}: could not reach the Hub at {constants.ENDPOINT} and {CONFIG_NAME} "
+                "is not in the local cache"
+            ) from error
         except (RepositoryNotFoundError, RevisionNotFoundError) as error:
             raise CheckpointError(f"{source}@{revision or 'main'}: no such model repo or revision on the Hub") \
                 from error

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError
+from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
@@ -104,6 +104,9 @@ class Generator(
                     repo_id=model_id, filename=WEIGHTS_NAME, revision=revision, cache_dir=cache_dir,
                     force_download=force_download, token=token, local_files_only=local_files_only,
                 )
+            except LocalEntryNotFoundError as error:  # a subclass of EntryNotFoundError: must come first
+                raise CheckpointError(f"{model_id}@{revision or 'main'}: could not reach the Hub at "
+                                      f"{constants.ENDPOINT} and {WEIGHTS_NAME} is not cached") from error
             except EntryNotFoundError as error:
                 raise CheckpointError(f"{model_id}@{revision or 'main'}: no {WEIGHTS_NAME} in the repo") from error
         load_weights(model, weights_file, strict=strict, device=map_location)
