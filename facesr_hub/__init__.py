@@ -7,6 +7,8 @@
 
 from .devices import default_device, resolve_device
 from .discriminators import DISCRIMINATORS, PatchDiscriminator, SeedDiscriminator
+from .images import ImageReadError, ImageTooLargeError, load_image
+from .inference import upscale, upscale_tensor
 from .generators import (GENERATORS, CheckpointError, FastGenerator, Generator, PixelShuffleV1, PixelShuffleV2,
                          QualityGenerator, ResidualAttentionGenerator, UpsampleGenerator)
 from .loading import bundled_model_names, bundled_weights_dir, load_generator
@@ -18,5 +20,6 @@ __all__ = [
     "DISCRIMINATORS", "GENERATORS", "CheckpointError", "FastGenerator", "Generator", "PatchDiscriminator",
     "PixelShuffleV1", "PixelShuffleV2", "QualityGenerator", "ResidualAttentionGenerator", "SeedDiscriminator",
     "UpsampleGenerator", "bundled_model_names", "bundled_weights_dir", "count_gmacs", "count_parameters",
-    "default_device", "load_generator", "resolve_device",
+    "ImageReadError", "ImageTooLargeError", "default_device", "load_generator", "load_image", "resolve_device",
+    "upscale", "upscale_tensor",
 ]

@@ -124,4 +124,5 @@ def load_weights(model: nn.Module, weights_file: str | Path, *, strict: bool = T
     try:
         model.load_state_dict(state_dict, strict=strict)
     except RuntimeError as error:
-        raise CheckpointError(f"{weights_file} does not fit {type(model).__name__}: {error}") from error
+        details = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())  # one line
+        raise CheckpointError(f"{weights_file} does not fit {type(model).__name__}: {details}") from error
