@@ -1,0 +1,97 @@
+"""The demo in a real headless browser (Debian's Chromium via Playwright): upload, click, see the result.
+
+Chromium comes from apt (``apt-get install chromium``, see .ci/run); Playwright never downloads a browser here.
+The browser runs with networking features off and only ever talks to the app on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_app import CELEBA_PHOTO, launch_test_app, real_face_lr
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:::gradio.queueing"),
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's Chromium at /usr/bin/chromium "
+                                                      "(apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-app")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        demo, url = launch_test_app(tmp, monkeypatch)
+        try:
+            yield url
+        finally:
+            demo.close()
+
+
+@pytest.fixture
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(app_url)
+            page.wait_for_selector("#run")
+            yield page
+        finally:
+            browser.close()
+
+
+def result_width(page) -> int:
+    """Natural width of the 'after' image in the before/after slider, once it has loaded."""
+    page.wait_for_function("() => [...document.querySelectorAll('#result img')].some(i => i.complete "
+                           "&& i.naturalWidth > 0)")
+    return page.eval_on_selector_all("#result img", "imgs => Math.max(...imgs.map(i => i.naturalWidth))")
+
+
+def test_upload_a_face_click_and_see_the_4x_result(page, tmp_path):
+    face = tmp_path / "face.png"
+    real_face_lr(396).save(face)
+
+    page.locator("#input-image input[type=file]").set_input_files(str(face))
+    page.wait_for_selector("#input-image img")
+    page.click("#run")
+    page.wait_for_function("() => document.querySelector('#info')?.innerText.includes('on CPU')")
+
+    assert result_width(page) == 256
+    assert "64×64 → 256×256" in page.inner_text("#info")
+    screenshot = tmp_path / "app_aligned_face.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
+
+    # A bundled example: clicking it fills the input and shows its (lazily cached) result.
+    page.locator("#examples button.gallery-item").nth(1).click()
+    page.wait_for_function("() => [...document.querySelectorAll('#result img')].some(i => i.src.includes("
+                           "'celeba_hq_00391'))")
+    assert result_width(page) == 256
+
+
+def test_whole_photo_shows_the_restored_faces(page, tmp_path):
+    photo = tmp_path / "photo.jpg"
+    shutil.copy(CELEBA_PHOTO, photo)
+
+    page.locator("#input-image input[type=file]").set_input_files(str(photo))
+    page.wait_for_selector("#input-image img")
+    page.get_by_label("Whole photo").check()
+    page.click("#run")
+    page.wait_for_function("() => document.querySelector('#info')?.innerText.includes('face restored')")
+    page.wait_for_selector("#faces img")
+
+    assert result_width(page) == 178 * 4
+    screenshot = tmp_path / "app_whole_photo.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
