@@ -1,0 +1,40 @@
+"""What a trained generator's model card says about its training run (``facesr_hub.hub`` renders it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..hub import CardInfo
+from .config import TrainConfig
+from .data import TrainData
+from .state import TrainState
+
+BETAS = (0.9, 0.99)
+
+
+def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, *, stage: str, name: str,
+                       metrics: dict[str, float] | None, num_processes: int) -> CardInfo:
+    """Card contents for the ``"psnr"``-stage model or the ``"gan"`` (final) model of a run, as it stands now."""
+    psnr_only = stage == "psnr"
+    gan_text = f"; GAN stage {state.gan_steps} steps (lr {config.gan_lr}, discriminator lr {config.d_lr})"
+    trained, planned = ((min(state.step, state.pixel_steps), state.pixel_steps) if psnr_only
+                        else (state.step, state.total_steps))
+    training: dict[str, Any] = {
+        "stages": f"PSNR stage {state.pixel_steps} steps (L1, lr {config.lr})" + ("" if psnr_only else gan_text),
+        "steps trained": f"{trained} of {planned}",
+        "batch": f"{config.batch_size} x {num_processes} process(es), HR patches {config.patch_size}px with random "
+                 "horizontal flips, LR made on the fly by the protocol",
+        "optimiser": f"{config.optimizer} betas {BETAS}, warm-up then cosine decay per stage, grad clip "
+                     f"{config.grad_clip}, EMA decay {config.ema_decay} (weights shipped: EMA)",
+        "training images": str(len(data.train)),
+        "seed": config.seed,
+    }
+    if not psnr_only:
+        disc = config.discriminator + (" (conditional on LR)" if config.conditional_d else "")
+        training["losses"] = (f"{config.pixel_weight} x L1 + {config.perceptual_weight} x VGG16 perceptual + "
+                              f"{config.gan_weight} x {config.gan_loss} GAN vs {disc} discriminator")
+    if state.planned_by_time:
+        training["budget"] = (f"{config.max_minutes} min (step counts planned from measured speed, so not "
+                              "bit-reproducible)")
+    return CardInfo(model_name=name, data=data.sources, training=training, metrics=metrics,
+                    val_images=0 if data.val is None else len(data.val), stage=stage)

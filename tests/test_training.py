@@ -1,0 +1,202 @@
+"""The trainer in-process on a tiny generated CelebA-layout dataset: every loss setting, validation, EMA, the NaN
+guard, time budgets, data errors and --push-to-hub through the local test Hub."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hub_server import card_metadata
+from PIL import Image
+from training_fixtures import TINY_ARCH_KWARGS, make_celeba, tiny_args
+
+from facesr_hub import load_generator
+from facesr_hub.hub import NON_COMMERCIAL
+from facesr_hub.training import (
+    NonFiniteLossError,
+    TrainConfig,
+    Trainer,
+    build_parser,
+    config_from_args,
+    load_train_data,
+    train,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def celeba(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_celeba(tmp_path_factory.mktemp("celeba"))
+
+
+def tiny_config(data: Path, output: Path, **overrides) -> TrainConfig:
+    values = {"data": [str(data)], "output_dir": str(output), "arch": "fast", "arch_kwargs": dict(TINY_ARCH_KWARGS),
+              "batch_size": 2, "patch_size": 32, "pixel_steps": 1, "gan_steps": 2, "warmup_steps": 2,
+              "val_images": 0, "log_every": 1, "save_every": 1000}
+    return TrainConfig(**{**values, **overrides})
+
+
+# ----- configuration ------------------------------------------------------------------------------------------
+def test_cli_maps_onto_config_with_sensible_defaults(tmp_path):
+    config = config_from_args(["--data", "a", "--data", "b", "--output-dir", str(tmp_path)])
+    assert config.data == ["a", "b"] and config.arch == "fast"
+    assert config.stage_steps() == (30_000, 20_000)  # 50k steps, 60% PSNR stage
+    assert (config.pixel_weight, config.perceptual_weight, config.gan_weight) == (1.0, 1.0, 0.05)
+    assert config_from_args(["--data", "a", "--output-dir", "o", "--max-steps", "10"]).stage_steps() == (6, 4)
+    assert config_from_args(["--data", "a", "--output-dir", "o", "--max-minutes", "3"]).stage_steps() is None
+    every_field = {a.dest for a in build_parser()._actions} - {"help"}
+    assert every_field == set(TrainConfig.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--arch-kwargs", '{"num_blocks": 3}'], "takes no ['num_blocks']; it accepts"),
+    (["--arch-kwargs", '{"num_convs": 0}'], "invalid for 'fast': num_convs must be >= 1"),
+    (["--arch-kwargs", "{not json"], "not valid JSON"),
+    (["--arch-kwargs", "[1, 2]"], "must be a JSON object"),
+    (["--discriminator", "seed", "--conditional-d"], "--conditional-d needs --discriminator patchgan"),
+    (["--max-minutes", "5", "--max-steps", "10"], "--max-minutes excludes"),
+    (["--pixel-steps", "5", "--gan-steps", "5", "--max-steps", "11"], "do not fit"),
+    (["--patch-size", "30"], "--patch-size must be a multiple of 4"),
+    (["--push-to-hub", "no-owner"], "owner/name"),
+])
+def test_invalid_options_are_clear_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        config_from_args(["--data", "d", "--output-dir", "o", *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# ----- training runs ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("gan_loss, perceptual, discriminator, conditional", [
+    ("vanilla", 1.0, "patchgan", False),
+    ("hinge", 0.0, "seed", False),
+    ("relativistic", 1.0, "patchgan", True),
+])
+def test_each_loss_setting_trains(celeba, tmp_path, gan_loss, perceptual, discriminator, conditional):
+    config = tiny_config(celeba, tmp_path, gan_loss=gan_loss, perceptual_weight=perceptual,
+                         discriminator=discriminator, conditional_d=conditional)
+    result = train(config)
+    assert result.steps == 3
+    state = json.loads((tmp_path / "checkpoints" / "checkpoint-00000003" / "trainer_state.json").read_text())
+    assert state == {**state, "step": 3, "pixel_steps": 1, "gan_steps": 2, "switched": True}
+    for folder in ("model", "psnr-stage", "checkpoints/checkpoint-00000003/generator"):
+        model = load_generator(tmp_path / folder, device="cpu")
+        assert model.config == {"architecture": "fast", "activation": "prelu", **TINY_ARCH_KWARGS}
+        assert torch.isfinite(model(torch.rand(1, 3, 8, 8))).all()
+
+
+def test_validation_writes_metrics_grid_and_tensorboard(celeba, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = train(tiny_config(celeba, tmp_path, val_images=2, grid_images=2, val_every=2, gan_steps=1))
+    assert set(result.metrics) == {"psnr", "ssim", "psnr_y", "ssim_y", "lpips_alex"}
+    assert 15 < result.metrics["psnr"] < 60 and 0 <= result.metrics["lpips_alex"] < 1
+    assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(result.metrics)
+    with Image.open(tmp_path / "samples" / "final.png") as grid:  # 2 rows x (LR-bicubic | output | HR)
+        assert grid.size == (3 * 256 + 4 * 2, 2 * 256 + 3 * 2)
+    assert {p.name for p in (tmp_path / "samples").iterdir()} == {"psnr-stage.png", "final.png"}
+    events = EventAccumulator(str(tmp_path / "logs")).Reload()
+    assert {"val/psnr", "val/ssim", "val/lpips_alex", "lr/generator", "loss/pixel"} <= set(events.Tags()["scalars"])
+    assert events.Tags()["images"]
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert f"{result.metrics['psnr']:.4f}" in card
+
+
+def test_ema_weights_differ_from_raw_weights(celeba, tmp_path):
+    trainer = Trainer(tiny_config(celeba, tmp_path, pixel_steps=5, gan_steps=0, warmup_steps=0, lr=1e-2),
+                      load_train_data(tiny_config(celeba, tmp_path)))
+    for _ in range(5):
+        trainer.train_step()
+    raw = [p.detach().clone() for p in trainer.bare_generator.parameters()]
+    assert any(not torch.equal(e, r) for e, r in zip(trainer.ema.shadow_params, raw))
+    with trainer._ema_weights() as model:  # the swap used for validation and saving restores the raw weights
+        assert all(torch.equal(p, e) for p, e in zip(model.parameters(), trainer.ema.shadow_params))
+    assert all(torch.equal(p, r) for p, r in zip(trainer.bare_generator.parameters(), raw))
+
+
+def test_non_finite_loss_stops_naming_the_step(celeba, tmp_path):
+    trainer = Trainer(tiny_config(celeba, tmp_path, pixel_steps=3, gan_steps=0),
+                      load_train_data(tiny_config(celeba, tmp_path)))
+    with torch.no_grad():
+        trainer.bare_generator.body[0].weight.fill_(math.nan)
+    with pytest.raises(NonFiniteLossError, match=r"psnr-stage loss became NaN/inf at step 1; stopped without saving"):
+        trainer.run()
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "model").exists()
+
+
+def test_retargeted_schedule_keeps_its_step_and_ends_at_the_new_length():
+    from facesr_hub.training.planning import make_scheduler, retarget
+
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = make_scheduler(optimizer, warmup=2, stage_steps=100)
+    lrs = []
+    for _ in range(10):
+        optimizer.step()
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    assert lrs[1] == 1.0 and lrs[9] == pytest.approx(0.5 * (1 + math.cos(math.pi * 8 / 98)))
+    retarget(scheduler, warmup=2, stage_steps=20)  # time budget: the stage turned out shorter
+    for _ in range(10):
+        optimizer.step()
+        scheduler.step()
+    assert scheduler.last_epoch == 20 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_time_budget_plans_steps_and_finishes(celeba, tmp_path):
+    result = train(tiny_config(celeba, tmp_path, pixel_steps=None, gan_steps=None, max_minutes=0.2,
+                               perceptual_weight=0.0, discriminator="seed"))
+    latest = tmp_path / "checkpoints" / (tmp_path / "checkpoints" / "latest").read_text().strip()
+    state = json.loads((latest / "trainer_state.json").read_text())
+    # How many steps fit depends on the machine's speed now (not reproducible by design), so only the
+    # bookkeeping is checked: a planned run that ends where its (possibly cut) plan says.
+    assert state["planned_by_time"] and state["pixel_steps"] >= 1 and state["gan_steps"] >= 0
+    assert result.steps == state["step"] == state["pixel_steps"] + state["gan_steps"]
+    assert 0 < state["elapsed_s"] < 120
+    assert (tmp_path / "psnr-stage" / "model.safetensors").is_file()
+
+
+# ----- data errors ----------------------------------------------------------------------------------------------
+def _train_main(argv: list[str]) -> int:
+    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)
+
+
+def test_bad_data_folders_fail_before_any_model_is_built(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "few").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "few" / "only.png")  # hash split: train, so no val images
+    cases = [(tmp_path / "missing", "data folder not found"), (empty, "no images found in"),
+             (tmp_path / "few", "no validation images (val split)")]
+    for folder, message in cases:
+        assert _train_main(tiny_args(folder, tmp_path / "out")) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing written: it stopped before building anything
+
+
+# ----- the Hub ----------------------------------------------------------------------------------------------------
+def test_push_to_hub_then_load_by_repo_id(celeba, tmp_path, hub_server, hub_repo_id, hub_cache):
+    result = train(tiny_config(celeba, tmp_path, push_to_hub=hub_repo_id, val_images=2, gan_steps=1))
+    files = hub_server.files(hub_repo_id)
+    assert {"config.json", "model.safetensors", "README.md"} <= set(files)
+    meta = card_metadata(files["README.md"])
+    assert meta["library_name"] == "facesr-hub" and meta["pipeline_tag"] == "image-to-image"
+    assert meta["datasets"] == ["celeba"] and meta["license"] == "other"
+    assert {"super-resolution", "fast"} <= set(meta["tags"])
+    psnr = next(m for m in meta["model-index"][0]["results"][0]["metrics"] if m["type"] == "psnr")
+    assert psnr["value"] == pytest.approx(result.metrics["psnr"], abs=1e-4)
+    card = files["README.md"].decode()
+    for needle in (NON_COMMERCIAL, "CelebA", "parameters", "GMACs", "PSNR stage 1 steps", "GAN stage 1 steps",
+                   "antialiased bicubic"):
+        assert needle in card
+    pushed = load_generator(hub_repo_id, device="cpu")
+    local = load_generator(tmp_path / "model", device="cpu")
+    for (name, a), (_, b) in zip(pushed.state_dict().items(), local.state_dict().items()):
+        assert torch.equal(a, b), name
