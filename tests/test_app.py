@@ -34,9 +34,10 @@ from facesr_hub.app.server import ServerSettings, create_demo, launch, mcp_avail
 from facesr_hub.app.service import MODE_ALIGNED, MODE_PHOTO, UpscaleOptions, upscale_batch, upscale_file
 from facesr_hub.app.ui import build_demo, status_markdown
 from facesr_hub.data.protocol import degrade, hr_to_float, prepare_hr
+from paths import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = SHARED_DATA
 CELEBA_HQ = DATA / "celeba-hq-256"
 CELEBA_PHOTO = DATA / "celeba" / "img_align_celeba" / "img_align_celeba" / "000002.jpg"
 MAX_PIXELS = 300 * 300  # small, so that the over-the-limit case needs only a small file

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_app import CELEBA_PHOTO, launch_test_app, real_face_lr
+from test_app import CELEBA_PHOTO, real_face_lr
+from test_app import app as app_url  # noqa: F401  (the launch fixture, reused under this name)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -24,19 +25,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser-app")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        demo, url = launch_test_app(tmp, monkeypatch)
-        try:
-            yield url
-        finally:
-            demo.close()
-
-
 @pytest.fixture
-def page(app_url):
+def page(app_url):  # noqa: F811  (app_url is the fixture imported above)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

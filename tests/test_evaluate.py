@@ -20,8 +20,9 @@ from facesr_hub.evaluation import (LABEL_HEIGHT, TrainingOverlapError, check_no_
                                    evaluate, grid_size)
 from facesr_hub.metrics import MetricSuite, psnr
 from test_baselines import tiny_ldm_pipeline
+from paths import CELEBA_HQ
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-hq-256"
+FACES = CELEBA_HQ
 NAMES = ["00000.png", "00001.png", "00002.png"]
 
 
@@ -44,12 +45,8 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine every parallel op otherwise waits for the busy other core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every test here runs with one intra-op thread (see conftest's ``one_thread``)."""
 
 
 def _table_rows(out: str) -> dict[str, list[str]]:

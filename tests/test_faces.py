@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,9 @@ from PIL import Image
 
 from facesr_hub.faces import (TEMPLATE_256, DetectedFace, FaceDetector, align_face, apply_affine,
                               estimate_similarity, restore_faces, template_for)
+from paths import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 CELEBA = DATA / "celeba" / "img_align_celeba" / "img_align_celeba"
 CELEBA_HQ = DATA / "celeba-hq-256"
 

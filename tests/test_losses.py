@@ -8,17 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facesr_hub.backbones import build_backbone_cache
 from facesr_hub.losses import VGG16_CONV_LAYERS, AdversarialLoss, PerceptualLoss, PixelLoss, pixel_loss
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))  # never torchvision's real cache
-        folder = tmp_path_factory.mktemp("backbones")
-        build_backbone_cache(folder)
-        yield folder
+def cache_dir(backbone_cache_dir):
+    return backbone_cache_dir
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import io
 import math
 import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
 from facesr_hub import metrics
-from facesr_hub.backbones import build_backbone_cache
 from facesr_hub.metrics import (
     LPIPS,
     IdentitySimilarity,
@@ -27,8 +25,9 @@ from facesr_hub.metrics import (
     rgb_to_y,
     ssim,
 )
+from paths import CELEBA_HQ
 
-FACES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-hq-256"
+FACES_DIR = CELEBA_HQ
 FACE_IDS = (0, 1, 2)  # three different people
 
 
@@ -51,12 +50,8 @@ def faces(tmp_path_factory) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))  # never torchvision's real cache
-        folder = tmp_path_factory.mktemp("backbones")
-        build_backbone_cache(folder)
-        yield folder
+def cache_dir(backbone_cache_dir):
+    return backbone_cache_dir
 
 
 @pytest.fixture(scope="module")

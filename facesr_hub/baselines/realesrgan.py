@@ -13,15 +13,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ..devices import resolve_device
+from ..fileio import atomic_save_safetensors
 from ..generators import QualityGenerator
 from .errors import BaselineUnavailable
 
@@ -213,16 +213,7 @@ def converted_weights_path(*, cache_dir: str | os.PathLike | None = None) -> Pat
     if target.is_file():
         return target
     state_dict = convert_ncnn_rrdbnet(param_path, bin_path)
-    cache.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=cache, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        save_file(state_dict, temporary, metadata={"source": str(bin_path), "format": "pt"})
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache of public weights need not be
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    atomic_save_safetensors(state_dict, target, {"source": str(bin_path), "format": "pt"})
     return target
 
 

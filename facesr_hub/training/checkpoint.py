@@ -14,12 +14,13 @@ replaced atomically afterwards, so it never names a partial folder.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from accelerate import Accelerator
+
+from ..fileio import atomic_write_text, replace_dir
 
 logger = logging.getLogger(__name__)
 
@@ -30,33 +31,6 @@ PREFIX = "checkpoint-"
 
 def checkpoint_name(step: int) -> str:
     return f"{PREFIX}{step:08d}"
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see either the old or the new file, never a partial one."""
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    """Move the complete folder ``new`` to ``target``, replacing what is there.
-
-    A folder cannot be renamed over a non-empty one, so the old one is moved aside first; a crash between the two
-    renames leaves ``<target>.old`` (still complete) rather than a half-written ``target``.
-    """
-    old = target.with_name(f"{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def latest_checkpoint(output_dir: str | Path) -> Path | None:

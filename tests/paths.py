@@ -1,0 +1,15 @@
+"""Where the tests find the real face data: ``../shared/data`` beside the repository (CI lays it there).
+
+``FACESR_SHARED_DATA`` points elsewhere. Tests copy or read a handful of images from it, never whole sets.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("FACESR_SHARED_DATA", REPO.parent / "shared" / "data"))
+CELEBA = SHARED_DATA / "celeba"
+CELEBA_HQ = SHARED_DATA / "celeba-hq-256"
+UTKFACE = SHARED_DATA / "utkface"

@@ -1,0 +1,61 @@
+"""The trained weights shipped in weights/: every folder loads strictly by bare name and really upscales faces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from facesr_hub import GENERATORS, bundled_model_names, bundled_weights_dir, load_generator
+from facesr_hub.data import collect_images, degrade, prepare_hr
+from facesr_hub.metrics import psnr
+from paths import CELEBA_HQ
+
+REPO = Path(__file__).resolve().parents[1]
+HELD_OUT = CELEBA_HQ  # never used for training the shipped models
+SHIPPED = ["fast", "fast-psnr"]
+
+
+def test_default_models_are_bundled() -> None:
+    assert bundled_weights_dir() == REPO / "weights"
+    assert set(SHIPPED) <= set(bundled_model_names())
+
+
+def test_bundled_weights_stay_small() -> None:
+    total = sum(f.stat().st_size for f in (REPO / "weights").rglob("*") if f.is_file())
+    assert total < 60e6, f"weights/ holds {total / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("name", sorted(bundled_model_names()))
+def test_bundled_model_loads_strictly_by_name(name: str) -> None:
+    folder = REPO / "weights" / name
+    config = json.loads((folder / "config.json").read_text())
+    model = load_generator(name, device="cpu")  # load_generator always loads with strict=True
+    assert isinstance(model, GENERATORS[config["architecture"]])
+    assert not model.training
+    card = (folder / "README.md").read_text()
+    assert "non-commercial research" in card
+    assert "## Held-out evaluation" in card, "the card must carry the measured held-out numbers"
+    out = model(torch.rand(1, 3, 8, 8))
+    assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
+
+
+@pytest.fixture(scope="module")
+def held_out_faces() -> tuple[torch.Tensor, torch.Tensor]:
+    records = collect_images(HELD_OUT, None, limit=4)
+    hr = torch.stack([prepare_hr(r.path, celeba_aligned=False) for r in records]).float() / 255
+    return degrade(hr), hr
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_beats_bicubic_on_held_out_faces(name: str, held_out_faces) -> None:
+    """A real, failing-if-broken check: random or mis-loaded weights score far below bicubic."""
+    lr, hr = held_out_faces
+    model = load_generator(name, device="cpu")
+    with torch.inference_mode():
+        sr = model(lr).clamp(0, 1)
+    bicubic = torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
+    gain = (psnr(sr, hr) - psnr(bicubic, hr)).mean().item()
+    assert gain > 0.3, f"{name}: {gain:+.2f} dB over bicubic"

@@ -1,0 +1,115 @@
+"""Copy trained runs into ``weights/<name>/`` (the bundled models) and put held-out results into their cards.
+
+    uv run python tools/ship_weights.py bundle --runs RUNS_DIR [--names fast fast-psnr ...]
+    uv run python tools/ship_weights.py add-eval --json EVAL.json --table EVAL.md [--grid GRID.png]
+
+``bundle`` stores weights in float16 when that costs nothing measurable (the check is printed and written into the
+card) and keeps config.json and the training run's model card. ``add-eval`` appends the held-out evaluation table
+(from ``python -m facesr_hub.evaluate --json``) to every bundled card, so each card carries measured numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from facesr_hub import bundled_weights_dir, load_generator
+from facesr_hub.data import collect_images, degrade, prepare_hr
+from facesr_hub.metrics import psnr
+
+#: bundled name -> folder inside a run directory (``fast-psnr`` is the PSNR stage of the ``fast`` run).
+RUN_FOLDERS = {"fast-psnr": ("fast", "psnr-stage")}
+EVAL_HEADING = "## Held-out evaluation"
+#: Largest PSNR drop (dB) float16 storage may cost before the weights stay float32.
+MAX_FP16_LOSS_DB = 0.01
+
+
+def _run_folder(runs: Path, name: str) -> Path:
+    run, sub = RUN_FOLDERS.get(name, (name, "model"))
+    return runs / run / sub
+
+
+def _fp16_cost_db(model: torch.nn.Module, probe_root: Path, count: int = 8) -> float:
+    """Mean PSNR (vs HR) lost by storing the weights in float16, on ``count`` held-out faces."""
+    records = collect_images(probe_root, "test", limit=count)
+    hr = torch.stack([prepare_hr(r.path, celeba_aligned=r.celeba_aligned) for r in records]).float() / 255
+    lr = degrade(hr)
+    half = type(model)(**{k: v for k, v in model.config.items() if k != "architecture"})
+    half.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    with torch.inference_mode():
+        full = psnr(model.eval()(lr).clamp(0, 1), hr).mean().item()
+        rounded = psnr(half.eval()(lr).clamp(0, 1), hr).mean().item()
+    return full - rounded
+
+
+def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
+    for name in names:
+        source = _run_folder(runs, name)
+        model = load_generator(source, device="cpu")
+        loss_db = _fp16_cost_db(model, probe_root)
+        use_fp16 = loss_db <= MAX_FP16_LOSS_DB
+        target = out / name
+        target.mkdir(parents=True, exist_ok=True)
+        state = {k: (v.half() if use_fp16 and v.is_floating_point() else v).contiguous()
+                 for k, v in model.state_dict().items()}
+        save_file(state, str(target / "model.safetensors"), metadata={"format": "pt"})
+        shutil.copy(source / "config.json", target / "config.json")
+        card = (source / "README.md").read_text(encoding="utf-8")
+        storage = ("float16 (PSNR change from rounding the float32 weights: "
+                   f"{-loss_db:+.4f} dB on 8 held-out faces; loaded into float32 models as usual)"
+                   if use_fp16 else f"float32 (float16 would cost {loss_db:.4f} dB)")
+        card = card.split(EVAL_HEADING)[0].rstrip() + f"\n\n## Bundled copy\n\n- **weights stored as**: {storage}\n"
+        (target / "README.md").write_text(card, encoding="utf-8")
+        print(f"{name}: {source} -> {target} ({'fp16' if use_fp16 else 'fp32'}, fp16 cost {loss_db:.4f} dB)")
+
+
+def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path) -> None:
+    evaluation = json.loads(json_path.read_text(encoding="utf-8"))
+    table = table_path.read_text(encoding="utf-8").strip()
+    evaluated = {row["name"] for row in evaluation["rows"]}
+    section = (f"{EVAL_HEADING}\n\nMeasured with `python -m facesr_hub.evaluate` on faces never used in training, "
+               "every row on the same images in the same run (bicubic and Real-ESRGAN x4plus included):\n\n"
+               f"{table}\n")
+    if grid is not None:
+        section += f"\nComparison grid of the same run: `{grid.name}` in the FaceSR-Hub repository.\n"
+    for folder in sorted(p for p in out.iterdir() if (p / "README.md").is_file()):
+        if folder.name not in evaluated:
+            print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers", file=sys.stderr)
+            continue
+        card = (folder / "README.md").read_text(encoding="utf-8").split(EVAL_HEADING)[0].rstrip()
+        (folder / "README.md").write_text(f"{card}\n\n{section}", encoding="utf-8")
+        print(f"{folder.name}: card updated")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bundle")
+    b.add_argument("--runs", type=Path, required=True)
+    b.add_argument("--names", nargs="+", default=None, help="default: every run folder, plus fast-psnr")
+    b.add_argument("--probe-data", type=Path, default=Path("../shared/data/celeba-hq-256"),
+                   help="held-out faces for the float16 check")
+    a = sub.add_parser("add-eval")
+    a.add_argument("--json", type=Path, required=True)
+    a.add_argument("--table", type=Path, required=True)
+    a.add_argument("--grid", type=Path, default=None)
+    for p in (b, a):
+        p.add_argument("--out", type=Path, default=bundled_weights_dir())
+    args = parser.parse_args(argv)
+    if args.command == "bundle":
+        names = args.names or sorted([p.name for p in args.runs.iterdir() if (p / "model").is_dir()]
+                                     + (["fast-psnr"] if (args.runs / "fast" / "psnr-stage").is_dir() else []))
+        bundle(args.runs, names, args.out, args.probe_data)
+    else:
+        add_eval(args.json, args.table, args.grid, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
