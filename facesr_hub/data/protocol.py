@@ -13,13 +13,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from ..images import split_alpha
+
 HR_SIZE = 256
 SCALE = 4
 LR_SIZE = HR_SIZE // SCALE
 CELEBA_ALIGNED_SIZE = (178, 218)  # (width, height) of CelebA's img_align_celeba JPEGs
-
-_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
-
 
 def degrade(hr: torch.Tensor) -> torch.Tensor:
     """Make the LR input of the protocol from an HR batch, on the batch's own device.
@@ -46,29 +45,13 @@ def to_rgb(image: Image.Image) -> Image.Image:
     """Any PIL mode -> 8-bit RGB, upright.
 
     EXIF orientation is applied; transparency is composited over white (PIL's plain convert would expose
-    whatever colour hides under alpha 0); 16-bit and float greyscale are rescaled instead of clipped at 255.
+    whatever colour hides under alpha 0); 16-bit and float greyscale are rescaled instead of clipped at 255
+    (:func:`facesr_hub.images.split_alpha` does the mode handling for the app, the CLI and here).
     """
-    image = ImageOps.exif_transpose(image)
-    if image.mode == "RGB":
-        return image
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode in {"I", "F"}:
-        return Image.fromarray(_wide_grey_to_uint8(np.asarray(image))).convert("RGB")
-    has_alpha = any(band in {"A", "a"} for band in image.getbands())
-    if has_alpha or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-def _wide_grey_to_uint8(pixels: np.ndarray) -> np.ndarray:
-    pixels = pixels.astype(np.float64)
-    peak = float(pixels.max()) if pixels.size else 0.0
-    if pixels.dtype.kind == "f" and peak <= 1.0:  # float images in [0,1]
-        pixels = pixels * 255.0
-    elif peak > 255.0:  # 16-bit range: 65535 -> 255
-        pixels = pixels / 257.0
-    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    rgb, alpha = split_alpha(ImageOps.exif_transpose(image))
+    if alpha is None:
+        return rgb
+    return Image.composite(rgb, Image.new("RGB", rgb.size, (255, 255, 255)), alpha)
 
 
 def to_hr(image: Image.Image, *, celeba_aligned: bool) -> Image.Image:
