@@ -11,7 +11,7 @@ import sys
 
 from accelerate import PartialState
 
-from facesr_hub.training import config_from_args, load_train_data, train
+from facesr_hub.training import NonFiniteLossError, config_from_args, load_train_data, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, NotADirectoryError, ValueError) as error:  # data.py's messages name the folder
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
-    result = train(config, data)
+    try:
+        result = train(config, data)
+    except NonFiniteLossError as error:  # its message names the step and stage; the last checkpoint is intact
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 1
     if PartialState().is_main_process:
         print(f"done: {result.steps} steps, model in {result.final_dir}")
     return 0

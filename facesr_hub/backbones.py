@@ -34,7 +34,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from .devices import resolve_device
-from .fileio import atomic_save_safetensors
+from .fileio import atomic_save_safetensors, file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -171,14 +171,6 @@ def build_backbone_cache(cache_dir: str | os.PathLike[str] | None = None) -> dic
     return paths
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 24):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _torchvision_checkpoint(arch: str) -> dict[str, torch.Tensor] | None:
     name = _TORCHVISION_FILES[arch]
     path = Path(torch.hub.get_dir()) / "checkpoints" / name
@@ -187,7 +179,7 @@ def _torchvision_checkpoint(arch: str) -> dict[str, torch.Tensor] | None:
     # torchvision names its files after their sha256 prefix (what torch.hub's check_hash verifies); a partial or
     # foreign file is skipped rather than unpickled.
     prefix = name.rsplit("-", 1)[1].split(".")[0]
-    if not _file_sha256(path).startswith(prefix):
+    if not file_sha256(path).startswith(prefix):
         warnings.warn(f"ignoring torchvision checkpoint {path}: its sha256 does not start with {prefix}",
                       RuntimeWarning, stacklevel=3)
         return None

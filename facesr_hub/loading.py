@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from huggingface_hub import constants, hf_hub_download
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
                                    RevisionNotFoundError)
 
@@ -71,6 +72,12 @@ def _resolve_source(name_or_path_or_repo_id: str | os.PathLike) -> str:
     if Path(text).is_dir():
         return text
     if "/" in text and not Path(text).is_absolute() and not text.startswith("."):
+        if Path(text).parent.is_dir():  # "runs/fast" with a local runs/: a mistyped folder, not a Hub repo
+            raise CheckpointError(f"no folder {text!r} (its parent exists here, so it is not taken as a Hub repo id)")
+        try:
+            validate_repo_id(text)
+        except HFValidationError as error:
+            raise CheckpointError(f"{text!r} is not a folder and not a valid Hub repo id: {error}") from error
         return text  # owner/name on the Hub
     if text in GENERATORS:
         raise CheckpointError(

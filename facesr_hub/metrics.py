@@ -9,7 +9,6 @@ Values are neither clamped nor quantised here; ``MetricSuite`` clamps SR output 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import warnings
@@ -23,6 +22,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from .backbones import load_alexnet_features, load_vgg16_features
 from .devices import resolve_device
+from .faces.detection import default_models_dir
 
 if TYPE_CHECKING:
     import dlib
@@ -143,11 +143,11 @@ class IdentityUnavailableError(RuntimeError):
 
 
 def _face_models_dir() -> Path | None:
-    # find_spec does not import it (importing needs pkg_resources); the .dat files sit in its models/ folder.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
+    """dlib's model folder, or None when ``face_recognition_models`` is not installed."""
+    try:
+        return default_models_dir()
+    except FileNotFoundError:
         return None
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
 class IdentitySimilarity:

@@ -13,3 +13,9 @@ SHARED_DATA = Path(os.environ.get("FACESR_SHARED_DATA", REPO.parent / "shared" /
 CELEBA = SHARED_DATA / "celeba"
 CELEBA_HQ = SHARED_DATA / "celeba-hq-256"
 UTKFACE = SHARED_DATA / "utkface"
+
+if not SHARED_DATA.is_dir():
+    raise FileNotFoundError(
+        f"test data folder {SHARED_DATA} not found: the tests copy a few real faces from ../shared/data beside the "
+        "repository (CelebA, UTKFace, CelebA-HQ); set FACESR_SHARED_DATA to where that folder lives"
+    )

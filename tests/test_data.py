@@ -32,7 +32,7 @@ from facesr_hub.data import (
     prepare_hr,
     random_hr_batch,
     to_hr,
-    to_rgb,
+    flatten_to_rgb,
 )
 from paths import CELEBA
 
@@ -177,17 +177,17 @@ def test_any_mode_becomes_rgb(mode):
 
 def test_transparent_pixels_become_white():
     image = Image.new("RGBA", (8, 8), (10, 20, 30, 0))
-    assert np.asarray(to_rgb(image)).min() == 255
+    assert np.asarray(flatten_to_rgb(image)).min() == 255
     palette = Image.new("P", (8, 8), 0)
     palette.info["transparency"] = 0
-    assert np.asarray(to_rgb(palette)).min() == 255
+    assert np.asarray(flatten_to_rgb(palette)).min() == 255
 
 
 def test_sixteen_bit_greyscale_is_rescaled_not_clipped(tmp_path: Path):
     Image.fromarray(np.array([[0, 32896, 65535]], dtype=np.uint16)).save(tmp_path / "g16.png")
     with Image.open(tmp_path / "g16.png") as image:
         assert image.mode.startswith("I")
-        assert np.asarray(to_rgb(image))[0, :, 0].tolist() == [0, 128, 255]
+        assert np.asarray(flatten_to_rgb(image))[0, :, 0].tolist() == [0, 128, 255]
 
 
 def test_exif_rotation_is_applied(tmp_path: Path):
@@ -197,7 +197,7 @@ def test_exif_rotation_is_applied(tmp_path: Path):
     exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
     image.save(tmp_path / "rotated.jpg", exif=exif, quality=100)
     with Image.open(tmp_path / "rotated.jpg") as opened:
-        upright = to_rgb(opened)
+        upright = flatten_to_rgb(opened)
     assert upright.size == (20, 40)
     top, bottom = np.asarray(upright)[5, 10], np.asarray(upright)[35, 10]
     assert top[0] > 200 and bottom[2] > 200  # the red half is on top once upright

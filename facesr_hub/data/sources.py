@@ -21,9 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..images import IMAGE_EXTENSIONS
+
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 SPLITS = ("train", "val", "test")
 HASH_SPLIT_FRACTIONS = {"train": 0.90, "val": 0.05, "test": 0.05}
 LAYOUTS = ("celeba-kaggle", "celeba-torchvision", "folder")
@@ -128,7 +129,7 @@ def _discover_folder(root: Path) -> list[ImageRecord]:
         # Sorted, and hidden entries (.git, macOS ._ files) skipped, so the list is the same on every machine.
         dir_names[:] = sorted(d for d in dir_names if not d.startswith("."))
         for file_name in sorted(file_names):
-            if file_name.startswith(".") or not file_name.lower().endswith(IMAGE_EXTENSIONS):
+            if file_name.startswith(".") or not file_name.lower().endswith(tuple(IMAGE_EXTENSIONS)):
                 continue
             path = Path(directory) / file_name
             name = path.relative_to(root).as_posix()
@@ -147,7 +148,7 @@ def discover_images(root: str | Path, *, split: str | None = None) -> list[Image
     celeba = _celeba_files(root)
     records = _discover_celeba(root, *celeba[1:]) if celeba else _discover_folder(root)
     if not records:
-        raise ValueError(f"no images found in {root} (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively, "
+        raise ValueError(f"no images found in {root} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}, recursively, "
                          f"or a CelebA partition file's images)")
     return [r for r in records if split is None or r.split == split]
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
@@ -35,7 +35,10 @@ class Generator(
     PyTorchModelHubMixin,
     library_name="facesr-hub",
     pipeline_tag="image-to-image",
-    license="apache-2.0",
+    # Weights carry the terms of their training data (CelebA & co.: non-commercial research), so no blanket
+    # licence is claimed for them; the trainer's model card names the data and its terms.
+    license="other",
+    license_name="training-data-terms",
     tags=["super-resolution", "face-super-resolution", "image-to-image", "facesr-hub"],
     repo_url=REPO_URL,
     docs_url=REPO_URL,
@@ -109,6 +112,9 @@ class Generator(
                                       f"{constants.ENDPOINT} and {WEIGHTS_NAME} is not cached") from error
             except EntryNotFoundError as error:
                 raise CheckpointError(f"{model_id}@{revision or 'main'}: no {WEIGHTS_NAME} in the repo") from error
+            except HfHubHTTPError as error:
+                raise CheckpointError(f"{model_id}@{revision or 'main'}: could not download {WEIGHTS_NAME}: "
+                                      f"{error}") from error
         load_weights(model, weights_file, strict=strict, device=map_location)
         return model.eval()
 

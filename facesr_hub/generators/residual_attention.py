@@ -38,6 +38,8 @@ class ResidualAttentionGenerator(Generator):
         if num_features < 1 or num_groups < 1 or blocks_per_group < 1:
             raise ValueError("num_features, num_groups and blocks_per_group must all be >= 1, got "
                              f"{num_features}, {num_groups}, {blocks_per_group}")
+        if reduction < 1 or attention_heads < 1:
+            raise ValueError(f"reduction and attention_heads must be >= 1, got {reduction}, {attention_heads}")
         check_choice("activation", activation, ACTIVATIONS)
         self.head = conv3x3(3, num_features)
         groups: list[nn.Module] = [_ResidualGroup(num_features, blocks_per_group, norm, activation, reduction)

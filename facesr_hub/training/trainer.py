@@ -223,6 +223,7 @@ class Trainer:
             while state.step < state.total_steps:
                 if state.step == state.pixel_steps and not state.switched:
                     switch_start = time.perf_counter()
+                    self._check_finite(bad_step, "psnr")  # never save a PSNR-stage model that went non-finite
                     self._end_psnr_stage()
                     overhead += time.perf_counter() - switch_start
                 stage = state.stage
