@@ -66,7 +66,7 @@ def test_upload_a_face_click_and_see_the_4x_result(page, tmp_path):
     # A bundled example: clicking it fills the input and shows its (lazily cached) result.
     page.locator("#examples button.gallery-item").nth(1).click()
     page.wait_for_function("() => [...document.querySelectorAll('#result img')].some(i => i.src.includes("
-                           "'celeba_hq_00391'))")
+                           "'celeba_hq_00335'))")
     assert result_width(page) == 256
 
 
