@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .devices import resolve_device, resolve_dtype
 from .generators import CheckpointError
 from .images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageReadError, ImageTooLargeError, load_image
-from .inference import DEFAULT_TILE_OVERLAP, upscale
+from .inference import upscale
 from .loading import load_generator
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR = 0, 1, 2
@@ -131,8 +131,9 @@ def add_upscale_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="cast the model (default: keep float32)")
     parser.add_argument("--tile", type=_int_at_least(0), default=256,
                         help="LR pixels per tile side; 0 = whole image (default: %(default)s)")
-    parser.add_argument("--tile-overlap", type=_int_at_least(0), default=DEFAULT_TILE_OVERLAP,
-                        help="LR pixels of context around each tile (default: %(default)s)")
+    parser.add_argument("--tile-overlap", type=_int_at_least(0), default=None,
+                        help="LR pixels of context around each tile (default: the model's receptive radius, so tiling "
+                             "changes nothing, or 24 for models with whole-image layers)")
     parser.add_argument("--batch-size", type=_int_at_least(1), default=4, help="tiles per forward pass")
     parser.add_argument("--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS,
                         help="refuse inputs with more pixels than this (default: 4096x4096)")

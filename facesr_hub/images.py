@@ -143,7 +143,8 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     if x.ndim != 3 or x.shape[0] not in (1, 2, 3, 4):
         raise ValueError(f"expected a (C, H, W) tensor with C in 1..4, got shape {tuple(x.shape)}")
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[x.shape[0]]
-    array = x.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    # One float copy, then in place: the output of a large image is big (a 4096^2 input gives 16384^2 pixels).
+    array = x.detach().float().clamp(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     return Image.fromarray(array[..., 0] if mode == "L" else array, mode=mode)
 
 

@@ -29,15 +29,21 @@ ImageLike = TypeVar("ImageLike", Image.Image, np.ndarray, torch.Tensor)
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights PIL's convert("L") uses
 
 
-#: LR pixels of context around each tile; covers the default FastGenerator's receptive field (radius 18), so
-#: tiled output equals whole-image output for it.
+#: LR pixels of context around each tile for modules that do not state a ``receptive_radius`` (baselines) or whose
+#: layers see the whole image (those can never tile exactly; the default tile keeps a face whole).
 DEFAULT_TILE_OVERLAP = 24
 
 
-def _validate_tiling(tile: int | None, tile_overlap: int, batch_size: int) -> None:
+def default_tile_overlap(model: nn.Module) -> int:
+    """The model's receptive radius when it has a finite one (tiling is then exact), else ``DEFAULT_TILE_OVERLAP``."""
+    radius = getattr(model, "receptive_radius", None)
+    return DEFAULT_TILE_OVERLAP if radius is None else int(radius)
+
+
+def _validate_tiling(tile: int | None, tile_overlap: int | None, batch_size: int) -> None:
     if tile is not None and tile < 1:
         raise ValueError(f"tile must be >= 1 LR pixels or None (no tiling), got {tile}")
-    if tile_overlap < 0:
+    if tile_overlap is not None and tile_overlap < 0:
         raise ValueError(f"tile_overlap must be >= 0, got {tile_overlap}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -64,7 +70,7 @@ def _model_device_dtype(model: nn.Module, x: torch.Tensor) -> tuple[torch.device
     return (x.device, x.dtype) if weights is None else (weights.device, weights.dtype)
 
 
-def upscale_tensor(model: nn.Module, x: torch.Tensor, *, tile: int | None = 256, tile_overlap: int = DEFAULT_TILE_OVERLAP,
+def upscale_tensor(model: nn.Module, x: torch.Tensor, *, tile: int | None = 256, tile_overlap: int | None = None,
                    batch_size: int = 4) -> torch.Tensor:
     """Upscale a batch (B, 3, H, W) of RGB floats in [0, 1] to (B, 3, sH, sW), clamped to [0, 1].
 
@@ -73,7 +79,8 @@ def upscale_tensor(model: nn.Module, x: torch.Tensor, *, tile: int | None = 256,
         x: the batch, on any device and of any float dtype; it is cast to the model's device and dtype per tile
             (a module without weights runs on ``x``'s device and dtype).
         tile: LR pixels per tile side (the core each tile keeps); ``None`` runs each image whole.
-        tile_overlap: LR pixels of context added on each inner side of a tile and cropped away afterwards.
+        tile_overlap: LR pixels of context added on each inner side of a tile and cropped away afterwards;
+            ``None``: :func:`default_tile_overlap` (the model's receptive radius, so tiling changes nothing).
         batch_size: tiles (or whole images) per forward pass.
 
     Returns:
@@ -85,6 +92,7 @@ def upscale_tensor(model: nn.Module, x: torch.Tensor, *, tile: int | None = 256,
     if x.shape[-1] == 0 or x.shape[-2] == 0:
         raise ValueError(f"cannot upscale an empty image of shape {tuple(x.shape)}")
     scale = int(getattr(model, "scale", 4))
+    tile_overlap = default_tile_overlap(model) if tile_overlap is None else tile_overlap
     device, dtype = _model_device_dtype(model, x)
     batch, _, height, width = x.shape
     rows, window_h = _spans(height, tile, tile_overlap)
@@ -108,7 +116,7 @@ def upscale_tensor(model: nn.Module, x: torch.Tensor, *, tile: int | None = 256,
     return out
 
 
-def _upscale_channels(model: nn.Module, x: torch.Tensor, *, tile: int | None, tile_overlap: int,
+def _upscale_channels(model: nn.Module, x: torch.Tensor, *, tile: int | None, tile_overlap: int | None,
                       batch_size: int) -> torch.Tensor:
     """(B, C, H, W) in [0, 1] with C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA -> the same channels, 4x larger."""
     channels = x.shape[1]
@@ -129,7 +137,7 @@ def upscale(
     image: ImageLike | str | os.PathLike,
     *,
     tile: int | None = 256,
-    tile_overlap: int = DEFAULT_TILE_OVERLAP,
+    tile_overlap: int | None = None,
     batch_size: int = 4,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> ImageLike:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facesr_hub import FastGenerator
+from facesr_hub import GENERATORS, FastGenerator
 from facesr_hub.images import ImageReadError, ImageTooLargeError
 from facesr_hub.inference import upscale, upscale_tensor
 
@@ -231,3 +231,41 @@ def test_weightless_module_runs_where_its_input_is():
     x = torch.rand(1, 3, 5, 6, dtype=torch.float64)
     out = upscale_tensor(Bicubic(), x, tile=3, tile_overlap=2)
     assert out.dtype == torch.float64 and out.shape == (1, 3, 20, 24)
+
+
+def test_default_overlap_makes_tiling_exact_for_any_fast_depth():
+    """The default overlap follows the model's receptive radius (32 here, beyond the fixed fallback of 24)."""
+    torch.manual_seed(0)
+    model = FastGenerator(num_features=8, num_convs=30).eval()
+    with torch.no_grad():
+        model.body[-2].weight.normal_(0, 0.05)
+    assert model.receptive_radius == 32
+    x = torch.rand(1, 3, 40, 44)
+    whole = upscale_tensor(model, x, tile=None)
+    assert (upscale_tensor(model, x, tile=12) - whole).abs().max() < 1e-4
+
+
+FIXED_SEED = {"norm": "none", "output_activation": "none", "bicubic_skip": True}
+RADIUS_CASES = [(name, {"num_blocks": 1} if name == "quality" else {}) for name in sorted(GENERATORS)] + [
+    (name, FIXED_SEED) for name in ("upsample", "pixelshuffle-v1", "pixelshuffle-v2")]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), RADIUS_CASES)
+def test_receptive_radius_is_stated_honestly(name, kwargs):
+    """A finite radius must really bound what the output sees: changing pixels beyond it changes nothing nearby."""
+    torch.manual_seed(0)
+    model = GENERATORS[name](**kwargs).eval()
+    radius = model.receptive_radius
+    if radius is None:
+        return  # whole-image layers: tiling falls back to DEFAULT_TILE_OVERLAP, documented as inexact
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.05)
+    size = 2 * radius + 9
+    x = torch.rand(1, 3, size, size)
+    y = x.clone()
+    y[..., :, radius + 5:] = torch.rand_like(y[..., :, radius + 5:])  # change everything right of column r+5
+    with torch.inference_mode():
+        a, b = model(x), model(y)
+    # Output columns of LR column <= 4 see LR columns <= 4 + radius only.
+    assert torch.allclose(a[..., : 4 * 5], b[..., : 4 * 5], atol=1e-5)

@@ -52,6 +52,13 @@ class Generator(
     scale: ClassVar[int] = 4
 
     @property
+    def receptive_radius(self) -> int | None:
+        """LR pixels of context each output pixel depends on, per side; ``None`` when a layer sees the whole image
+        (instance norm, channel or self attention). Tiled inference uses it as the default tile overlap, so that
+        tiled and whole-image outputs agree."""
+        return None
+
+    @property
     def config(self) -> dict[str, Any]:
         """The JSON config that ``save_pretrained`` writes, ``"architecture"`` included."""
         return {**(self._hub_mixin_config or {}), ARCHITECTURE_KEY: self.architecture}

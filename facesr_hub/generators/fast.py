@@ -34,5 +34,10 @@ class FastGenerator(Generator):
         nn.init.zeros_(last_conv.weight)
         nn.init.zeros_(last_conv.bias)
 
+    @property
+    def receptive_radius(self) -> int:
+        convs = sum(isinstance(m, nn.Conv2d) for m in self.body)  # each 3x3 conv at input resolution adds 1
+        return max(convs, 2)  # bicubic's kernel reaches 2 LR pixels
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return bicubic_upscale(x, self.scale) + self.body(x - 0.5)

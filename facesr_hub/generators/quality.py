@@ -6,6 +6,8 @@ Real-ESRGAN x4plus baseline is this class with 23 blocks and converted weights.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,6 +36,11 @@ class QualityGenerator(Generator):
         self.conv_last = conv3x3(num_features, 3)
         self.lrelu = nn.LeakyReLU(0.2, inplace=True)
         self.bicubic_skip = bicubic_skip
+
+    @property
+    def receptive_radius(self) -> int:
+        trunk = 1 + 15 * len(self.body) + 1  # conv_first, 15 convs per RRDB, conv_body: all at input resolution
+        return math.ceil(trunk + 0.5 + 0.25 * 3)  # conv_up1 at 2x; conv_up2, conv_hr, conv_last at 4x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.conv_first(x)

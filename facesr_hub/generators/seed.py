@@ -8,6 +8,8 @@ the defaults stay the seed's so that its numbers can be reproduced.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -36,6 +38,20 @@ class _SeedGenerator(Generator):
     def _validate(norm: str, output_activation: str) -> None:
         check_choice("norm", norm, ("instance", "none"))
         check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+
+    @property
+    def receptive_radius(self) -> int | None:
+        if any(isinstance(m, nn.InstanceNorm2d) for m in self.body):
+            return None  # instance norm statistics span the whole image
+        # A 3x3 conv reaches 1 pixel at its own resolution: 1, 1/2 or 1/4 LR pixel before, between or after the x2
+        # stages.
+        radius, step = 0.0, 1.0
+        for module in self.body:
+            if isinstance(module, (nn.PixelShuffle, nn.Upsample)):
+                step /= 2
+            elif isinstance(module, nn.Conv2d):
+                radius += step
+        return max(math.ceil(radius), 2)  # bicubic's kernel reaches 2 LR pixels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         signed = x * 2 - 1  # 1. the seed's input range
