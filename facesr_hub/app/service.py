@@ -20,10 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch.nn.functional as F
 from PIL import Image
 
-from ..data.protocol import LR_SIZE, SCALE
+from ..data.protocol import LR_SIZE, SCALE, resize_8bit
 from ..faces import restore_faces
 from ..images import ImageReadError, ImageTooLargeError, load_image, pil_to_tensor, split_alpha, tensor_to_pil
 from ..inference import upscale
@@ -200,9 +199,7 @@ def to_native(image: Image.Image) -> tuple[Image.Image, list[str]]:
     if side < LR_SIZE:
         notes.append(f"The face crop is smaller than {LR_SIZE}×{LR_SIZE} ({side}×{side}): it was enlarged "
                      "bicubically first, which adds no detail.")
-    x = pil_to_tensor(image)[None]
-    x = F.interpolate(x, size=(LR_SIZE, LR_SIZE), mode="bicubic", antialias=True, align_corners=False)
-    return tensor_to_pil(x[0].clamp(0, 1)), notes
+    return tensor_to_pil(resize_8bit(pil_to_tensor(image)[None], (LR_SIZE, LR_SIZE))[0]), notes
 
 
 def enlarge(image: Image.Image, size: tuple[int, int], how: str) -> Image.Image:

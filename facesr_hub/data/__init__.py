@@ -9,7 +9,8 @@
 
 from .cache import HRImageCache, decode_record, pixel_hash
 from .dataset import FaceDataset
-from .protocol import HR_SIZE, LR_SIZE, SCALE, degrade, hr_to_float, pil_to_uint8, prepare_hr, to_hr, flatten_to_rgb
+from .protocol import (HR_SIZE, LR_SIZE, SCALE, degrade, flatten_to_rgb, hr_to_float, pil_to_uint8, prepare_hr,
+                       resize_8bit, to_hr)
 from .sampling import iter_hr_batches, random_hr_batch
 from .sources import (
     HASH_SPLIT_FRACTIONS,
@@ -29,5 +30,5 @@ __all__ = [
     "FaceDataset", "HRImageCache", "ImageRecord",
     "collect_images", "decode_record", "degrade", "detect_layout", "discover_images", "hash_split",
     "hr_to_float", "iter_hr_batches", "list_files_hash", "pil_to_uint8", "pixel_hash", "prepare_hr",
-    "random_hr_batch", "to_hr", "flatten_to_rgb",
+    "random_hr_batch", "resize_8bit", "to_hr", "flatten_to_rgb",
 ]

@@ -35,10 +35,16 @@ def degrade(hr: torch.Tensor) -> torch.Tensor:
     if height % SCALE or width % SCALE:
         raise ValueError(f"HR height and width must be multiples of {SCALE}, got {height}x{width}")
     # size=(H//4, W//4) rather than scale_factor=0.25 so the output size never depends on float rounding.
-    lr = F.interpolate(hr.float(), size=(height // SCALE, width // SCALE), mode="bicubic", antialias=True,
-                       align_corners=False)
-    lr = lr.clamp_(0.0, 1.0).mul_(255.0).round_().div_(255.0)
-    return lr.to(hr.dtype)
+    return resize_8bit(hr, (height // SCALE, width // SCALE))
+
+
+def resize_8bit(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The protocol's kernel at any target size: antialiased bicubic in float32, clamped, quantised to 8 bits.
+
+    ``images`` is a float batch (B,C,H,W) in [0,1]; the result keeps its dtype and device.
+    """
+    out = F.interpolate(images.float(), size=size, mode="bicubic", antialias=True, align_corners=False)
+    return out.clamp_(0.0, 1.0).mul_(255.0).round_().div_(255.0).to(images.dtype)
 
 
 def flatten_to_rgb(image: Image.Image) -> Image.Image:
