@@ -88,6 +88,16 @@ def test_each_loss_setting_trains(celeba, tmp_path, gan_loss, perceptual, discri
         model = load_generator(tmp_path / folder, device="cpu")
         assert model.config == {"architecture": "fast", "activation": "prelu", **TINY_ARCH_KWARGS}
         assert torch.isfinite(model(torch.rand(1, 3, 8, 8))).all()
+    # The GAN stage really ran: both adversarial losses were logged, finite, and it moved the generator.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "logs")).Reload()
+    for tag in ("loss/d_loss", "loss/g_adv"):
+        values = [e.value for e in events.Scalars(tag)]
+        assert values and all(math.isfinite(v) for v in values), tag
+    psnr_stage = load_generator(tmp_path / "psnr-stage", device="cpu").state_dict()
+    final = load_generator(tmp_path / "model", device="cpu").state_dict()
+    assert any(not torch.equal(psnr_stage[k], final[k]) for k in final)
 
 
 def test_validation_writes_metrics_grid_and_tensorboard(celeba, tmp_path):
