@@ -26,6 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from facesr_hub import backbones
+from facesr_hub.fileio import file_sha256
 from facesr_hub.backbones import (
     BackboneWeightsError,
     build_backbone_cache,
@@ -145,7 +146,7 @@ def test_torchvision_checkpoint_is_preferred_when_present(cache_dir, tmp_path, m
     folder.mkdir(parents=True)
     torch.save(state, folder / "tmp.pth")
     # torchvision names files after their sha256 prefix and we check it; name ours the same way.
-    name = f"alexnet-{backbones._file_sha256(folder / 'tmp.pth')[:8]}.pth"
+    name = f"alexnet-{file_sha256(folder / 'tmp.pth')[:8]}.pth"
     (folder / "tmp.pth").rename(folder / name)
     monkeypatch.setitem(backbones._TORCHVISION_FILES, "alexnet", name)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
