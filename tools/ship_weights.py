@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from facesr_hub import bundled_weights_dir, load_generator
 from facesr_hub.data import collect_images, degrade, prepare_hr
+from facesr_hub.fileio import atomic_save_safetensors
 from facesr_hub.metrics import psnr
 
 #: bundled name -> folder inside a run directory (``fast-psnr`` is the PSNR stage of the ``fast`` run).
@@ -58,7 +58,7 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
         state = {k: (v.half() if use_fp16 and v.is_floating_point() else v).contiguous()
                  for k, v in model.state_dict().items()}
-        save_file(state, str(target / "model.safetensors"), metadata={"format": "pt"})
+        atomic_save_safetensors(state, target / "model.safetensors", {"format": "pt"})
         shutil.copy(source / "config.json", target / "config.json")
         card = (source / "README.md").read_text(encoding="utf-8")
         storage = ("float16 (PSNR change from rounding the float32 weights: "
@@ -71,7 +71,7 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
 
 def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path) -> None:
     evaluation = json.loads(json_path.read_text(encoding="utf-8"))
-    table = table_path.read_text(encoding="utf-8").strip()
+    table = table_path.read_text(encoding="utf-8").split("\nwrote ")[0].strip()  # the report, not the file list
     evaluated = {row["name"] for row in evaluation["rows"]}
     section = (f"{EVAL_HEADING}\n\nMeasured with `python -m facesr_hub.evaluate` on faces never used in training, "
                "every row on the same images in the same run (bicubic and Real-ESRGAN x4plus included):\n\n"
