@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+
+from ..blocks import bicubic_upscale
 
 
 class BicubicUpscaler(nn.Module):
@@ -18,7 +19,7 @@ class BicubicUpscaler(nn.Module):
     scale = 4
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
+        return bicubic_upscale(lr, self.scale).clamp(0, 1)
 
 
 class LanczosUpscaler(nn.Module):

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..baselines import LDM_REPO
+from ..blocks import bicubic_upscale
 from ..data import HRImageCache, collect_images, degrade, list_files_hash
 from ..devices import resolve_device
 from ..inference import upscale_tensor
@@ -149,7 +150,7 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
     hr_grid = cache.images[:grid_images].float() / 255
     lr_grid = degrade(hr_grid)
     grid = [("LR (nearest)", _to_uint8(F.interpolate(lr_grid, scale_factor=4, mode="nearest"))),
-            ("bicubic", _to_uint8(F.interpolate(lr_grid, scale_factor=4, mode="bicubic", align_corners=False)))]
+            ("bicubic", _to_uint8(bicubic_upscale(lr_grid, 4)))]
     speed_input = degrade(cache.images[:1].float() / 255)
     rows = []
     for contender in contenders:

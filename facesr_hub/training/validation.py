@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torchvision.utils import make_grid
 
+from ..blocks import bicubic_upscale
 from ..data import degrade, iter_hr_batches
 from ..metrics import MetricSuite
 
@@ -43,7 +43,7 @@ def validate(model: nn.Module, images: torch.Tensor, suite: MetricSuite, *, devi
                 sums[name] = sums.get(name, 0.0) + float(values.sum())
             count += hr.shape[0]
             if len(rows) < grid_images * 3:
-                bicubic = F.interpolate(lr, size=hr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+                bicubic = bicubic_upscale(lr, hr.shape[-1] // lr.shape[-1]).clamp(0, 1)
                 for i in range(min(hr.shape[0], grid_images - len(rows) // 3)):
                     rows += [bicubic[i].cpu(), sr[i].cpu(), hr[i].cpu()]
     finally:
