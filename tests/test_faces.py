@@ -154,3 +154,77 @@ def test_bad_inputs_raise(detector, collage):
         detector.detect(np.zeros((32, 32, 3), np.float32))
     with pytest.raises(ValueError, match="RGB"):
         restore_faces(collage.convert("RGBA"), bicubic4x, bicubic4x, detector=detector)
+
+
+def bicubic2x(image: Image.Image) -> Image.Image:
+    return image.resize((image.width * 2, image.height * 2), Image.BICUBIC)
+
+
+def keep_size(image: Image.Image) -> Image.Image:
+    return image
+
+
+@pytest.mark.parametrize(("scale", "background"), [(1, keep_size), (2, bicubic2x)])
+def test_faces_restored_at_4x_are_pasted_back_at_x1_and_x2(detector, collage, scale, background):
+    """The face model works at 4x, the output is the photo at x1 or x2: each face lands where it was."""
+    result = restore_faces(collage, bicubic4x, background, detector=detector, face_size=64, scale=scale,
+                           face_scale=4)
+
+    assert result.num_faces == 2 and result.image.size == (240 * scale, 150 * scale)
+    assert all(sr.size == (256, 256) for _, sr in result.faces)  # the model's own 4x, not the output's scale
+    out, ref = np.asarray(result.image), np.asarray(background(collage))
+    for face in result.detections:
+        left, top, right, bottom = (round(v * scale) for v in face.box)
+        assert psnr(out[top:bottom, left:right], ref[top:bottom, left:right]) > 28
+        assert not np.array_equal(out[top:bottom, left:right], ref[top:bottom, left:right])  # really pasted
+    assert np.array_equal(out[:8 * scale], ref[:8 * scale])  # far from the faces nothing changed
+    if scale == 1:
+        assert result.image is not collage and np.array_equal(np.asarray(keep_size(collage)), ref)
+
+
+def colour_cast(image: Image.Image) -> Image.Image:
+    """A face model whose colours are off (as InstanceNorm + Tanh generators are): bicubic 4x plus a cast."""
+    cast = np.asarray(bicubic4x(image), dtype=np.int16) + np.array([30, -20, 25], dtype=np.int16)
+    return Image.fromarray(np.clip(cast, 0, 255).astype(np.uint8))
+
+
+def mask_bands(alpha: np.ndarray, width: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels just inside the opaque part of a paste mask, and just outside its support, ``width`` px deep."""
+    from PIL import ImageFilter
+
+    def grow(mask: np.ndarray) -> np.ndarray:
+        image = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * width + 1))
+        return np.asarray(image) > 0
+
+    inside, support = alpha >= 0.98, alpha > 0.02
+    return inside & grow(~inside), ~support & grow(support)
+
+
+@pytest.mark.parametrize("scale", [4, 2])
+def test_paste_back_matches_colour_so_no_box_shows_around_the_face(detector, scale, tmp_path):
+    """Mean colour just inside vs just outside the face mask: the same step as in the plain photo."""
+    from facesr_hub.faces import canvas_to_crop, warp_face
+
+    shutil.copy(CELEBA / "000058.jpg", tmp_path / "photo.jpg")
+    photo = Image.open(tmp_path / "photo.jpg").convert("RGB")
+    background = bicubic4x if scale == 4 else bicubic2x
+    plain = np.asarray(background(photo), dtype=np.float64)
+
+    def seam(colour_match: bool) -> float:
+        result = restore_faces(photo, colour_cast, background, detector=detector, scale=scale, face_scale=4,
+                               colour_match=colour_match)
+        assert result.num_faces == 1
+        aligned = align_face(photo, result.detections[0].landmarks, crop_size=64)
+        window = warp_face(Image.new("RGB", (256, 256)), canvas_to_crop(aligned.matrix, face_scale=4, scale=scale),
+                           result.image.size)
+        x0, y0, x1, y1 = window.box
+        inner, outer = mask_bands(window.alpha)
+        assert inner.sum() > 100 and outer.sum() > 100
+        out = np.asarray(result.image, dtype=np.float64)[y0:y1, x0:x1]
+        step = out[inner].mean(0) - out[outer].mean(0)
+        reference_step = plain[y0:y1, x0:x1][inner].mean(0) - plain[y0:y1, x0:x1][outer].mean(0)
+        return float(np.abs(step - reference_step).max())
+
+    matched, unmatched = seam(colour_match=True), seam(colour_match=False)
+    print(f"x{scale}: colour step across the mask edge {matched:.2f} levels matched, {unmatched:.2f} not")
+    assert matched < 3.0 < 15.0 < unmatched

@@ -1,25 +1,24 @@
-"""Whole-photo restoration: upscale the background, restore each aligned face, paste it back with a soft mask.
+"""Whole-photo restoration: enlarge the background, restore each aligned face, paste it back with a soft mask.
 
-The paste-back follows GFPGAN/CodeFormer: the restored crop is warped into the upscaled photo with the inverse of
-the alignment transform and blended through a feathered mask, so no seam shows at the crop border.
+The paste-back follows GFPGAN/CodeFormer: the restored crop is warped into the output photo with the inverse of
+the alignment transform and blended through a feathered mask, so no seam shows at the crop border
+(:mod:`facesr_hub.faces.paste`). The output may be at any integer scale of the photo, x1 included: the face model
+always works at its own scale and the paste-back maps its crop to the output's.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from .alignment import AlignedFace, align_face, apply_affine, invert_affine
+from .alignment import align_face
 from .detection import DetectedFace, FaceDetector
+from .paste import canvas_to_crop, face_mask, paste_face
 
-# Feathered mask, as fractions of the crop side: fully transparent for the outer MARGIN (the crop border may hold
-# edge-replicated padding and interpolation fall-off), then a smooth ramp over FEATHER up to opaque.
-_MASK_MARGIN = 0.03
-_MASK_FEATHER = 0.12
+__all__ = ["FaceRestoreResult", "face_mask", "restore_faces"]
 
 
 @dataclass(frozen=True)
@@ -48,21 +47,27 @@ def restore_faces(
     detections: Sequence[DetectedFace] | None = None,
     face_size: int = 64,
     scale: int = 4,
+    face_scale: int | None = None,
     upsample: int = 1,
     max_faces: int | None = None,
+    colour_match: bool = True,
 ) -> FaceRestoreResult:
-    """Upscale an RGB photo ``scale``x, restoring every detected face with ``upscale_face``.
+    """Enlarge an RGB photo ``scale``x (1 keeps its size), restoring every detected face with ``upscale_face``.
 
     ``upscale_background(photo)`` must return the photo ``scale``x larger; ``upscale_face`` gets each face aligned
-    to a ``face_size`` square laid out like the training crops and must return it ``scale``x larger. Faces are
-    found with ``detector`` (``upsample`` as in ``FaceDetector.detect``), or taken from ``detections`` when given
-    (e.g. detected once for a preview); ``max_faces`` keeps only the largest.
-    With no face found the result is the upscaled background and ``num_faces == 0``.
+    to a ``face_size`` square laid out like the training crops and must return it ``face_scale``x larger (default:
+    ``scale``); the restored crop is then pasted at the output's scale. Faces are found with ``detector``
+    (``upsample`` as in ``FaceDetector.detect``), or taken from ``detections`` when given (e.g. detected once for a
+    preview); ``max_faces`` keeps only the largest. Faces are restored and pasted one at a time, so memory beyond
+    the output itself stays bounded by one face window. ``colour_match`` matches each face's mean colour to the
+    photo it replaces (see :mod:`facesr_hub.faces.paste`).
+    With no face found the result is the enlarged background and ``num_faces == 0``.
     """
+    face_scale = scale if face_scale is None else face_scale
     if photo.mode != "RGB":
         raise ValueError(f"expected an RGB photo, got mode {photo.mode!r} (convert it first)")
-    if scale < 1:
-        raise ValueError(f"scale must be >= 1, got {scale}")
+    if scale < 1 or face_scale < 1:
+        raise ValueError(f"scale and face_scale must be >= 1, got {scale} and {face_scale}")
     if face_size < 8:
         raise ValueError(f"face_size must be >= 8, got {face_size}")
     if (detector is None) == (detections is None):
@@ -70,72 +75,30 @@ def restore_faces(
     if max_faces is not None and max_faces < 0:
         raise ValueError(f"max_faces must be >= 0 or None, got {max_faces}")
 
-    # 1. background and detections
-    background = upscale_background(photo)
-    _check_output(background, (photo.width * scale, photo.height * scale), "upscale_background")
+    # 1. detections, then the background
     if detections is None:
         detections = detector.detect(np.asarray(photo), upsample=upsample)
     detections = list(detections)
     if max_faces is not None and len(detections) > max_faces:
         largest = sorted(range(len(detections)), key=lambda i: detections[i].size, reverse=True)[:max_faces]
         detections = [detections[i] for i in sorted(largest)]  # keep left-to-right order
+    canvas = upscale_background(photo)
+    _check_output(canvas, (photo.width * scale, photo.height * scale), "upscale_background")
     if not detections:
-        return FaceRestoreResult(image=background)
+        return FaceRestoreResult(image=canvas)
 
-    # 2. align, restore and paste each face (blending in float only inside each face's window: photos can be big)
-    canvas = np.array(background)
+    # 2. align, restore and paste each face, one at a time, into the canvas (in place: photos can be big)
+    if canvas is photo:  # x1 with the photo itself as background: never draw on the caller's image
+        canvas = photo.copy()
     pairs = []
     for face in detections:
         aligned = align_face(photo, face.landmarks, crop_size=face_size)
         restored = upscale_face(aligned.image)
-        _check_output(restored, (face_size * scale, face_size * scale), "upscale_face")
-        _paste_face(canvas, restored, aligned, scale=scale)
+        _check_output(restored, (face_size * face_scale, face_size * face_scale), "upscale_face")
+        to_crop = canvas_to_crop(aligned.matrix, face_scale=face_scale, scale=scale)
+        paste_face(canvas, restored, to_crop, colour_match=colour_match)
         pairs.append((aligned.image, restored))
-    return FaceRestoreResult(image=Image.fromarray(canvas), faces=pairs, detections=detections)
-
-
-def face_mask(size: int) -> np.ndarray:
-    """Soft ``(size, size)`` float32 mask in [0, 1]: 0 at the border, smoothstep ramp, 1 in the middle."""
-    centres = np.arange(size, dtype=np.float32) + 0.5
-    to_border = np.minimum(centres, size - centres)  # distance of each pixel centre to the nearest border
-    ramp = np.clip((to_border - _MASK_MARGIN * size) / (_MASK_FEATHER * size), 0.0, 1.0)
-    ramp = ramp * ramp * (3.0 - 2.0 * ramp)
-    return np.minimum(ramp[:, None], ramp[None, :])
-
-
-def _paste_face(canvas: np.ndarray, restored: Image.Image, aligned: AlignedFace, *, scale: int) -> None:
-    """Blend ``restored`` into ``canvas`` (``(H, W, 3)`` uint8, the ``scale``x photo) in place."""
-    # Canvas coords are `scale` x photo coords and restored coords are `scale` x crop coords, so the map
-    # canvas -> restored crop is the alignment's linear part with its translation scaled.
-    to_crop = aligned.matrix.copy()
-    to_crop[:, 2] *= scale
-    size = restored.width
-    # 1. a face smaller in the canvas than the restored crop: shrink the crop first (antialiased), not in the warp
-    shrink = math.sqrt(abs(np.linalg.det(to_crop[:, :2])))
-    if shrink > 1.0:
-        new_size = max(8, math.ceil(size / shrink))
-        to_crop *= new_size / size
-        restored = restored.resize((new_size, new_size), Image.BICUBIC)
-        size = new_size
-    # 2. the canvas window covered by the crop
-    to_canvas = invert_affine(to_crop)
-    corners = apply_affine(to_canvas, np.array([[0, 0], [size, 0], [0, size], [size, size]]))
-    height, width = canvas.shape[:2]
-    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int), [width, height])
-    if x1 <= x0 or y1 <= y0:
-        return
-    # 3. warp crop and mask into the window (PIL wants the output -> input map) and blend
-    window_to_crop = to_crop.copy()
-    window_to_crop[:, 2] += to_crop[:, :2] @ np.array([x0, y0], dtype=np.float64)
-    coeffs = tuple(window_to_crop.ravel())
-    face = restored.transform((x1 - x0, y1 - y0), Image.AFFINE, coeffs, resample=Image.BICUBIC)
-    mask = Image.fromarray(face_mask(size))  # float32 -> mode "F"
-    mask = mask.transform((x1 - x0, y1 - y0), Image.AFFINE, coeffs, resample=Image.BILINEAR)
-    alpha = np.asarray(mask, dtype=np.float32)[..., None]
-    window = canvas[y0:y1, x0:x1].astype(np.float32)
-    window += alpha * (np.asarray(face, dtype=np.float32) - window)
-    canvas[y0:y1, x0:x1] = np.clip(np.rint(window), 0, 255).astype(np.uint8)
+    return FaceRestoreResult(image=canvas, faces=pairs, detections=detections)
 
 
 def _check_output(image: Image.Image, expected: tuple[int, int], name: str) -> None:
