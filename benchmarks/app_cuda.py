@@ -1,6 +1,6 @@
 """The demo's own inference functions on CUDA (float16) beside the CPU path (float32): latency and agreement.
 
-    uv run python benchmarks/app_cuda.py                 # bundled weights (weights/ or $FACESR_WEIGHTS_DIR)
+    uv run python benchmarks/app_cuda.py                 # bundled weights (facesr_hub/weights/ or $FACESR_WEIGHTS_DIR)
     uv run python benchmarks/app_cuda.py --model quality --repeats 10
 
 For each mode (aligned face, whole photo with the fast-generator background) it runs

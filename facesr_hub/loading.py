@@ -15,13 +15,16 @@ from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEnt
 from .devices import resolve_device, resolve_dtype
 from .generators import ARCHITECTURE_KEY, CONFIG_NAME, GENERATORS, CheckpointError, Generator
 
-#: Overrides where bundled weights are looked up (default: ``weights/`` beside the package, i.e. the repo root).
+#: Overrides where bundled weights are looked up (default: ``facesr_hub/weights/``, inside the package).
 WEIGHTS_DIR_ENV = "FACESR_WEIGHTS_DIR"
+#: The bundled models ship as package data, so an installed wheel finds them offline, wherever it is installed;
+#: each sub-folder is a ``save_pretrained`` folder (config.json, model.safetensors, README.md) named after the model.
+PACKAGE_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def bundled_weights_dir() -> Path:
     """The folder that holds one sub-folder of trained weights per bundled model name."""
-    return Path(os.environ.get(WEIGHTS_DIR_ENV, Path(__file__).resolve().parent.parent / "weights"))
+    return Path(os.environ.get(WEIGHTS_DIR_ENV, PACKAGE_WEIGHTS_DIR))
 
 
 def bundled_model_names() -> list[str]:
@@ -100,8 +103,8 @@ def load_generator(
     """Load a trained generator, whatever its architecture, ready for inference.
 
     Args:
-        name_or_path_or_repo_id: a bundled model name (``"fast"``, ``"fast-psnr"``, ... from ``weights/``), a folder
-            written by ``save_pretrained``, or a Hub repo id (``"user/model"``).
+        name_or_path_or_repo_id: a bundled model name (``"fast"``, ``"fast-psnr"``, ... from
+            ``facesr_hub/weights/``), a folder written by ``save_pretrained``, or a Hub repo id (``"user/model"``).
         revision: Hub branch, tag or commit sha; pin it for reproducible results.
         device: where to put the model; default CUDA when available, else CPU.
         dtype: cast the weights (e.g. ``torch.float16`` on CUDA); default keeps float32.

@@ -1,4 +1,4 @@
-"""The trained weights shipped in weights/: every folder loads strictly by bare name and really upscales faces."""
+"""The models shipped in facesr_hub/weights/: every folder loads strictly by bare name and really upscales faces."""
 
 from __future__ import annotations
 
@@ -14,23 +14,24 @@ from facesr_hub.metrics import psnr
 from paths import CELEBA_HQ
 
 REPO = Path(__file__).resolve().parents[1]
+WEIGHTS = REPO / "facesr_hub" / "weights"  # package data: the wheel ships them (tests/test_wheel.py)
 HELD_OUT = CELEBA_HQ  # never used for training the shipped models
 SHIPPED = ["fast", "fast-psnr"]
 
 
 def test_default_models_are_bundled() -> None:
-    assert bundled_weights_dir() == REPO / "weights"
+    assert bundled_weights_dir() == WEIGHTS
     assert set(SHIPPED) <= set(bundled_model_names())
 
 
 def test_bundled_weights_stay_small() -> None:
-    total = sum(f.stat().st_size for f in (REPO / "weights").rglob("*") if f.is_file())
-    assert total < 60e6, f"weights/ holds {total / 1e6:.1f} MB"
+    total = sum(f.stat().st_size for f in WEIGHTS.rglob("*") if f.is_file())
+    assert total < 60e6, f"facesr_hub/weights/ holds {total / 1e6:.1f} MB"
 
 
 @pytest.mark.parametrize("name", sorted(bundled_model_names()))
 def test_bundled_model_loads_strictly_by_name(name: str) -> None:
-    folder = REPO / "weights" / name
+    folder = WEIGHTS / name
     config = json.loads((folder / "config.json").read_text())
     model = load_generator(name, device="cpu")  # load_generator always loads with strict=True
     assert isinstance(model, GENERATORS[config["architecture"]])

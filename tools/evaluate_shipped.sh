@@ -11,7 +11,7 @@ mkdir -p "$out"
 models=()
 for name in fast fast-psnr residual-attention upsample upsample-fixed pixelshuffle-v1 pixelshuffle-v1-fixed \
             pixelshuffle-v2 pixelshuffle-v2-fixed; do
-  [ -f "weights/$name/config.json" ] && models+=(--model "$name")
+  [ -f "facesr_hub/weights/$name/config.json" ] && models+=(--model "$name")
 done
 
 uv run python -m facesr_hub.evaluate --data "$data/celeba-hq-256" --split test "${models[@]}" \

@@ -1,4 +1,4 @@
-"""Copy trained runs into ``weights/<name>/`` (the bundled models) and put held-out results into their cards.
+"""Copy trained runs into ``facesr_hub/weights/<name>/`` (the bundled models) and put held-out results into their cards.
 
     uv run python tools/ship_weights.py bundle --runs RUNS_DIR [--names fast fast-psnr ...]
     uv run python tools/ship_weights.py add-eval --json EVAL.json --table EVAL.md [--grid GRID.png]

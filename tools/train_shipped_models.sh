@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Train every model shipped in weights/ with one recipe and one budget, so the rows of the results table compare
-# architectures, not training effort. Usage:
+# Train every model shipped in facesr_hub/weights/ with one recipe and one budget, so the rows of the results table
+# compare architectures, not training effort. Usage:
 #   tools/train_shipped_models.sh [RUNS_DIR] [MINUTES] [THREADS] [PARALLEL_JOBS]
 # Data: the CelebA *train* partition, a fixed 2,000-image subset of UTKFace (its hash-train part) and the hash-train
 # split of celeba-hq-256 (true 256-px detail). Held out for evaluation: CelebA val/test and celeba-hq-256 val/test.

@@ -1,10 +1,10 @@
 """Which models the demo offers, and a thread-safe cache that loads each one once, lazily.
 
 The list is built from three places: the generator registry (``GENERATORS``: every architecture the app knows),
-the bundled weights folder (``weights/<name>/``, or ``FACESR_WEIGHTS_DIR``) and ``FACESR_MODELS`` (comma-separated
-Hub repo ids, each optionally ``@revision``). Architectures without weights are listed as *missing* so the UI can
-say so plainly instead of offering an untrained network. The fidelity slider's blends are built (and cached) here
-too, as :mod:`facesr_hub.app.blending` describes.
+the bundled weights folder (``facesr_hub/weights/<name>/``, or ``FACESR_WEIGHTS_DIR``) and ``FACESR_MODELS``
+(comma-separated Hub repo ids, each optionally ``@revision``). Architectures without weights are listed as *missing*
+so the UI can say so plainly instead of offering an untrained network. The fidelity slider's blends are built (and
+cached) here too, as :mod:`facesr_hub.app.blending` describes.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ class ModelCatalog:
         available = ", ".join(self.names) or "none"
         if not name:
             return (f"No model has weights yet (looked in {self.weights_dir} and ${MODELS_ENV}). Add trained weights "
-                    f"to weights/<name>/ (config.json + model.safetensors) or list Hub repos in ${MODELS_ENV}.")
+                    f"to facesr_hub/weights/<name>/ (config.json + model.safetensors) or list Hub repos in "
+                    f"${MODELS_ENV}.")
         if name in self.missing or name in GENERATORS:
             return f"Model '{name}' has no trained weights yet (available: {available})."
         return f"Unknown model '{name}' (available: {available})."
