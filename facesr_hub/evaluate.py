@@ -3,7 +3,8 @@
     uv run python -m facesr_hub.evaluate --data DIR [--model NAME|PATH|REPO]... \\
         [--baseline bicubic|lanczos|realesrgan|ldm]... [--limit N] [--json OUT.json] [--grid OUT.png]
 
-Every row sees the same images, the same LR (``facesr_hub.data.degrade``), the same crop and the same metrics.
+Every row sees the same images, the same LR (``facesr_hub.data.degrade``, or with ``--degradation realistic`` the
+realistic chain, each image degraded once from ``--degradation-seed``), the same crop and the same metrics.
 The table header names the folder, the image count and a hash of the file list, so two tables can be compared.
 """
 
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from .baselines import BASELINES, LDM_REPO
-from .data import SPLITS
+from .data import DEGRADATIONS, SPLITS
 from .evaluation import TrainingOverlapError, comparison_grid, evaluate, format_table, write_json
 from .generators import CheckpointError
 
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling baselines (ldm)")
     parser.add_argument("--ldm-steps", type=int, default=100, help="diffusion steps for --baseline ldm")
     parser.add_argument("--ldm-source", default=LDM_REPO, help="Hub id or local folder of the ldm pipeline")
+    parser.add_argument("--degradation", choices=DEGRADATIONS, default="bicubic",
+                        help="LR inputs: the protocol's bicubic /4, or realistic blur/resize/noise/JPEG")
+    parser.add_argument("--degradation-seed", type=int, default=0,
+                        help="with --degradation realistic: the seed that fixes every image's degradation")
     parser.add_argument("--train-data", action="append", default=[], metavar="ROOT",
                         help="refuse evaluation images found in this root's training split; repeatable")
     parser.add_argument("--allow-overlap", action="store_true",
@@ -55,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             split=args.split, limit=args.limit, batch_size=args.batch_size, device=args.device,
             speed=not args.no_speed, cpu_repeats=args.cpu_repeats, grid_images=args.grid_images, seed=args.seed,
             ldm_steps=args.ldm_steps, ldm_source=args.ldm_source, train_roots=args.train_data,
-            allow_overlap=args.allow_overlap)
+            allow_overlap=args.allow_overlap, degradation=args.degradation, degradation_seed=args.degradation_seed)
     except (TrainingOverlapError, CheckpointError, FileNotFoundError, NotADirectoryError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

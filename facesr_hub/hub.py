@@ -47,7 +47,7 @@ class DataSource:
     def dataset(self) -> tuple[str, str | None, str]:
         """(display name, Hub dataset tag or None, licence terms)."""
         name = Path(self.root).name.lower().replace("_", "-")
-        if "celeba-hq" in name or "celebahq" in name:
+        if "celeba-hq" in name or "celebahq" in name or "celebamask-hq" in name:
             return KNOWN_DATASETS["celeba-hq"]
         if self.layout.startswith("celeba") or "celeba" in name:
             return KNOWN_DATASETS["celeba"]

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from ..baselines import LDM_REPO
 from ..blocks import bicubic_upscale
-from ..data import HRImageCache, collect_images, degrade, list_files_hash
+from ..data import HRImageCache, collect_images, degrade_all, list_files_hash
+from ..data.degradations import DegradationConfig
 from ..devices import resolve_device
 from ..inference import upscale_tensor
 from ..metrics import MetricSuite
@@ -25,6 +26,10 @@ from .speed import Speed, measure_speed
 METRIC_KEYS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips_alex", "lpips_vgg", "identity")
 PROTOCOL = ("HR 256x256 (data.prepare_hr); LR = data.degrade(HR): antialiased bicubic /4, clamped, 8-bit; "
             "SR clamped and quantised to 8 bits before scoring")
+REALISTIC_PROTOCOL = ("HR 256x256 (data.prepare_hr); LR = data.realistic_degrade(HR) with DegradationConfig defaults "
+                      "(blur, random resize, Gaussian/Poisson noise, JPEG, second order with probabilities), each "
+                      "image degraded once from degradation seed {seed}, 8-bit; SR clamped and quantised to 8 bits "
+                      "before scoring")
 
 
 @dataclass
@@ -86,15 +91,15 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(finite) / len(finite) if finite else None
 
 
-def _score(contender: Contender, cache: HRImageCache, suite: MetricSuite, *, device: torch.device, batch_size: int,
-           grid_images: int) -> tuple[Row, torch.Tensor]:
-    """Metrics over every image, and the first ``grid_images`` SR outputs (uint8) for the grid."""
+def _score(contender: Contender, cache: HRImageCache, lr_images: torch.Tensor, suite: MetricSuite, *,
+           device: torch.device, batch_size: int, grid_images: int) -> tuple[Row, torch.Tensor]:
+    """Metrics over every image (``lr_images``: their LR inputs), and the first ``grid_images`` SR outputs (uint8)."""
     row = Row(contender.name, contender.kind, contender.description)
     values: dict[str, list[float]] = {}
     kept = []
     for start in range(0, len(cache), batch_size):
         hr = cache.images[start:start + batch_size].to(device).float() / 255
-        lr = degrade(hr)
+        lr = lr_images[start:start + batch_size].to(device)
         sr = upscale_tensor(contender.module, lr, tile=None, batch_size=batch_size)
         sr = sr.clamp(0, 1).mul(255).round().div(255)  # as if saved as an 8-bit PNG: what a user gets
         for key, value in suite(sr, hr).items():
@@ -116,7 +121,8 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
              device: torch.device | str | None = None, speed: bool = True, cpu_repeats: int = 3,
              grid_images: int = 4, seed: int = 0, ldm_steps: int = 100, ldm_source: str = LDM_REPO,
              train_roots: Sequence[str | os.PathLike] = (), allow_overlap: bool = False,
-             suite: MetricSuite | None = None) -> Evaluation:
+             suite: MetricSuite | None = None, degradation: str = "bicubic", degradation_seed: int = 0,
+             degradation_config: DegradationConfig | None = None) -> Evaluation:
     """Score models and baselines on the HR faces under ``data_dir`` (see :mod:`facesr_hub.evaluate`).
 
     Args:
@@ -126,6 +132,8 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
             unless ``allow_overlap`` (then the overlap is written into the notes).
         ldm_steps, ldm_source, seed: the diffusion baseline's steps, weights (Hub id or folder) and noise seed.
         suite: reuse a ``MetricSuite`` (it holds the LPIPS networks); built on ``device`` when None.
+        degradation: ``"bicubic"`` (the protocol) or ``"realistic"`` (``data.realistic_degrade``); every image is
+            degraded once, from ``degradation_seed``, and every contender sees those same LR images.
     """
     if batch_size < 1 or grid_images < 0 or cpu_repeats < 1:
         raise ValueError(f"batch_size and cpu_repeats must be >= 1 and grid_images >= 0, got {batch_size}, "
@@ -147,17 +155,18 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
     suite = suite if suite is not None else MetricSuite(device)
     notes += suite.notes
     grid_images = min(grid_images, len(cache))
-    hr_grid = cache.images[:grid_images].float() / 255
-    lr_grid = degrade(hr_grid)
+    lr_images = degrade_all(cache.images, degradation, seed=degradation_seed, config=degradation_config)
+    lr_grid = lr_images[:grid_images]
     grid = [("LR (nearest)", _to_uint8(F.interpolate(lr_grid, scale_factor=4, mode="nearest"))),
             ("bicubic", _to_uint8(bicubic_upscale(lr_grid, 4)))]
-    speed_input = degrade(cache.images[:1].float() / 255)
+    speed_input = lr_images[:1]
     rows = []
     for contender in contenders:
         if contender.module is None:
             rows.append(Row(contender.name, contender.kind, contender.description, unavailable=contender.unavailable))
             continue
-        row, outputs = _score(contender, cache, suite, device=device, batch_size=batch_size, grid_images=grid_images)
+        row, outputs = _score(contender, cache, lr_images, suite, device=device, batch_size=batch_size,
+                              grid_images=grid_images)
         if speed:
             row.speed = measure_speed(contender.module, speed_input.to(device), cpu_repeats=cpu_repeats)
         if contender.name != "bicubic":  # the grid always has its own bicubic column
@@ -166,6 +175,7 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
     grid.append(("HR", cache.images[:grid_images].clone()))
     return Evaluation(
         data_dir=str(Path(data_dir)), split=split or "all", image_names=list(cache.names),
-        files_hash=list_files_hash(kept), protocol=PROTOCOL, crop_border=suite.crop_border, seed=seed,
+        files_hash=list_files_hash(kept),
+        protocol=PROTOCOL if degradation == "bicubic" else REALISTIC_PROTOCOL.format(seed=degradation_seed), crop_border=suite.crop_border, seed=seed,
         device=str(device), cpu_threads=torch.get_num_threads(),
         environment=environment, rows=rows, notes=notes, grid_columns=grid)

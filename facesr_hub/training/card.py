@@ -23,10 +23,19 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
         "stages": f"PSNR stage {state.pixel_steps} steps (L1, lr {config.lr})" + ("" if psnr_only else gan_text),
         "steps trained": f"{trained} of {planned}",
         "batch": f"{config.batch_size} x {num_processes} process(es), HR patches {config.patch_size}px with random "
-                 "horizontal flips, LR made on the fly by the protocol",
+                 "horizontal flips" + ("" if psnr_only or not config.gan_batch_size and not config.gan_patch_size
+                                       else "; GAN stage: batch {}, patches {}px".format(*config.stage_batch("gan"))),
+        "HR patches": ("cut from each image at its native resolution (downscaled only when larger than 256 px, "
+                       "never upsampled)" if config.hr_source == "native"
+                       else "cut from the protocol's 256x256 resize of each image"),
+        "degradation": (f"realistic (blur, resize, Gaussian/Poisson noise, JPEG, second order; "
+                        f"facesr_hub.data.DegradationConfig {config.degradation_kwargs or 'defaults'}), made on the fly"
+                        if config.degradation == "realistic"
+                        else "the protocol's bicubic /4 (clean inputs), made on the fly"),
         "optimiser": f"{config.optimizer} betas {BETAS}, warm-up then cosine decay per stage, grad clip "
                      f"{config.grad_clip}, EMA decay {config.ema_decay} (weights shipped: EMA)",
         "training images": str(len(data.train)),
+        **({"initialised from": config.init_from} if config.init_from else {}),
         "seed": config.seed,
     }
     if not psnr_only:

@@ -22,10 +22,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data.degradations import DEGRADATIONS, DegradationConfig
 from ..discriminators import DISCRIMINATORS
 from ..generators import GENERATORS
 
 GAN_LOSSES = ("vanilla", "hinge", "relativistic")
+HR_SOURCES = ("native", "resized")
 OPTIMIZERS = ("adam", "adamw")
 DEFAULT_TOTAL_STEPS = 50_000
 
@@ -44,6 +46,13 @@ class TrainConfig:
     output_dir: str
     arch: str = "fast"
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Start from these weights (bundled name, folder or Hub repo of the same architecture) instead of random.
+    init_from: str | None = None
+    # Data: HR patches from each source's own pixels ("native") or from the protocol's 256x256 resize ("resized").
+    hr_source: str = "native"
+    # LR inputs: the protocol's bicubic downscale, or the realistic chain (blur, resize, noise, JPEG; data.degradations)
+    degradation: str = "bicubic"
+    degradation_kwargs: dict[str, Any] = field(default_factory=dict)
     # Length: --max-steps N (split by pixel_fraction) or explicit stage steps, or a time budget.
     max_steps: int | None = None
     pixel_steps: int | None = None
@@ -53,6 +62,9 @@ class TrainConfig:
     # Batches.
     batch_size: int = 16
     patch_size: int = 128
+    # GAN stage (VGG16 + discriminator cost ~10x a PSNR step): its own, usually smaller, batch and patch.
+    gan_batch_size: int | None = None
+    gan_patch_size: int | None = None
     max_train_images: int | None = None
     # Optimisation.
     optimizer: str = "adam"
@@ -113,8 +125,20 @@ class TrainConfig:
             raise ValueError(f"--pixel-fraction must be in [0, 1], got {self.pixel_fraction}")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.patch_size < 4 or self.patch_size % 4 or self.patch_size > 256:
-            raise ValueError(f"--patch-size must be a multiple of 4 in [4, 256] (HR pixels), got {self.patch_size}")
+        for name in ("patch_size", "gan_patch_size"):
+            value = getattr(self, name)
+            if value is not None and (value < 4 or value % 4 or value > 256):
+                raise ValueError(f"--{name.replace('_', '-')} must be a multiple of 4 in [4, 256] (HR pixels), "
+                                 f"got {value}")
+        if self.gan_batch_size is not None and self.gan_batch_size < 1:
+            raise ValueError(f"--gan-batch-size must be >= 1, got {self.gan_batch_size}")
+        if self.hr_source not in HR_SOURCES:
+            raise ValueError(f"--hr-source must be one of {HR_SOURCES}, got {self.hr_source!r}")
+        if self.degradation not in DEGRADATIONS:
+            raise ValueError(f"--degradation must be one of {DEGRADATIONS}, got {self.degradation!r}")
+        if self.degradation_kwargs and self.degradation != "realistic":
+            raise ValueError("--degradation-kwargs only apply to --degradation realistic")
+        self.degradation_config()  # raises on unknown keys or bad ranges
         for name in ("lr", "gan_lr", "d_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
@@ -132,6 +156,18 @@ class TrainConfig:
         if self.push_to_hub is not None and self.push_to_hub.count("/") != 1:
             raise ValueError(f"--push-to-hub takes a repo id 'owner/name', got {self.push_to_hub!r}")
         self.stage_steps()  # raises on inconsistent step counts
+
+    def degradation_config(self) -> DegradationConfig | None:
+        """The realistic chain's settings (None for the protocol's bicubic degradation)."""
+        if self.degradation != "realistic":
+            return None
+        return DegradationConfig.from_dict(self.degradation_kwargs)
+
+    def stage_batch(self, stage: str) -> tuple[int, int]:
+        """(batch size, HR patch size) of ``stage`` ("psnr" or "gan")."""
+        if stage == "gan":
+            return self.gan_batch_size or self.batch_size, self.gan_patch_size or self.patch_size
+        return self.batch_size, self.patch_size
 
     @property
     def time_budget_s(self) -> float | None:
@@ -226,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--arch-kwargs", type=_json_object, default={}, metavar="JSON",
                    help="generator constructor arguments, e.g. '{\"num_convs\": 8}'")
     g.add_argument("--output-dir", required=True, metavar="DIR", help="checkpoints, logs, samples and final model")
+    g.add_argument("--init-from", default=None, metavar="NAME|PATH|REPO",
+                   help="fine-tune: start from these weights (same architecture and config) instead of random")
+    g.add_argument("--hr-source", default=d["hr_source"].default, choices=HR_SOURCES,
+                   help="HR patches from each image's own pixels (never upsampled) or from the 256x256 protocol resize")
+    g.add_argument("--degradation", default=d["degradation"].default, choices=DEGRADATIONS,
+                   help="LR inputs: the protocol's bicubic /4, or realistic blur/resize/noise/JPEG (blind models)")
+    g.add_argument("--degradation-kwargs", type=_json_object, default={}, metavar="JSON",
+                   help="realistic-chain settings (facesr_hub.data.DegradationConfig), e.g. '{\"jpeg_prob\": 0.5}'")
     g.add_argument("--max-train-images", type=int, default=None, help="use only this many training images")
     g = p.add_argument_group("length (steps or time)")
     g.add_argument("--max-steps", type=int, default=None,
@@ -239,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("batches and optimisation")
     g.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per process")
     g.add_argument("--patch-size", type=int, default=d["patch_size"].default, help="HR crop size (LR is 1/4)")
+    g.add_argument("--gan-batch-size", type=int, default=None, help="GAN-stage batch (default: --batch-size)")
+    g.add_argument("--gan-patch-size", type=int, default=None, help="GAN-stage HR crop (default: --patch-size)")
     g.add_argument("--optimizer", default=d["optimizer"].default, choices=OPTIMIZERS)
     g.add_argument("--lr", type=float, default=d["lr"].default, help="generator lr, PSNR stage")
     g.add_argument("--gan-lr", type=float, default=d["gan_lr"].default, help="generator lr, GAN stage")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from ..data import HRImageCache, degrade, detect_layout, discover_images, random_hr_batch
+from ..data import HRImageCache, detect_layout, discover_images, make_lr, random_hr_batch
+from ..data.degradations import DegradationConfig
 from ..hub import DataSource
 from .config import TrainConfig
 
@@ -24,11 +25,16 @@ MAX_DEVICE_CACHE_FRACTION = 0.3
 
 @dataclass(frozen=True)
 class TrainData:
-    """uint8 HR caches (N,3,256,256): ``train`` for crops, ``val`` (or None) for whole-image validation."""
+    """uint8 HR caches (N,3,256,256): ``train`` for crops, ``val`` (or None) for whole-image validation.
+
+    ``train_sizes`` (N,2): each training image's valid (height, width) when the cache holds native-resolution
+    images (``--hr-source native``), None when every image fills its 256x256 canvas.
+    """
 
     train: torch.Tensor
     val: torch.Tensor | None
     sources: list[DataSource]
+    train_sizes: torch.Tensor | None = None
 
 
 def load_train_data(config: TrainConfig) -> TrainData:
@@ -41,8 +47,9 @@ def load_train_data(config: TrainConfig) -> TrainData:
                                   val_images=sum(r.split == "val" for r in records)))
     if not sum(s.train_images for s in sources):
         raise ValueError(f"no training images (train split) in {', '.join(config.data)}")
+    # Training patches come from native pixels (never upsampled); validation stays on the 256x256 protocol.
     train = HRImageCache.from_roots(config.data, "train", limit=config.max_train_images,
-                                    num_workers=config.num_workers)
+                                    num_workers=config.num_workers, native=config.hr_source == "native")
     val = None
     if config.val_images:
         if not sum(s.val_images for s in sources):
@@ -51,7 +58,7 @@ def load_train_data(config: TrainConfig) -> TrainData:
         val = HRImageCache.from_roots(config.data, "val", limit=config.val_images,
                                       num_workers=config.num_workers).images
     logger.info("training on %d images, validating on %d", len(train), 0 if val is None else len(val))
-    return TrainData(train=train.images, val=val, sources=sources)
+    return TrainData(train=train.images, val=val, sources=sources, train_sizes=train.sizes)
 
 
 def place_cache(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -64,10 +71,12 @@ def place_cache(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.pin_memory()
 
 
-def training_batch(images: torch.Tensor, batch_size: int, patch_size: int, seed: int,
-                   device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(LR, HR) for one step: random crops and flips of the cache, degraded on ``device``."""
-    generator = torch.Generator().manual_seed(seed)  # CPU generator: same crops whatever the device
-    hr = random_hr_batch(images, batch_size, patch_size, generator=generator)
+def training_batch(images: torch.Tensor, batch_size: int, patch_size: int, seed: int, device: torch.device, *,
+                   sizes: torch.Tensor | None = None, degradation: str = "bicubic",
+                   degradation_config: DegradationConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(LR, HR) for one step: random crops and flips of the cache (inside ``sizes`` for native caches), degraded
+    on ``device`` by the protocol or the realistic chain."""
+    generator = torch.Generator().manual_seed(seed)  # CPU generator: same crops and degradations on any device
+    hr = random_hr_batch(images, batch_size, patch_size, generator=generator, sizes=sizes)
     hr = hr.to(device, non_blocking=True)
-    return degrade(hr), hr
+    return make_lr(hr, degradation, config=degradation_config, generator=generator), hr

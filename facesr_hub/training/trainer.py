@@ -21,8 +21,10 @@ from accelerate.utils import broadcast_object_list, parse_flag_from_env, set_see
 from huggingface_hub import ModelCard
 from torch import nn
 
+from ..data import degrade_all
 from ..discriminators import DISCRIMINATORS
 from ..generators import GENERATORS, Generator
+from ..loading import load_generator
 from ..hub import push_generator_folder, render_model_card, save_generator_folder
 from .card import BETAS, training_card_info
 from .checkpoint import atomic_write_text, latest_checkpoint, save_checkpoint
@@ -88,10 +90,15 @@ class Trainer:
         self.output = Path(config.output_dir)
         self.data = data
         self.train_images = place_cache(data.train, self.device)
+        self.train_sizes = data.train_sizes
+        self.degradation_config = config.degradation_config()
         self.resume_from = self._find_resume_checkpoint()
         # 1. Models, identical on every process.
         set_seed(config.seed)
-        generator = GENERATORS[config.arch](**config.arch_kwargs).to(self.device)
+        generator = GENERATORS[config.arch](**config.arch_kwargs)
+        if config.init_from and self.resume_from is None:  # a resumed run's checkpoint already holds newer weights
+            init_weights(generator, config.init_from)
+        generator = generator.to(self.device)
         self.uses_gan = config.uses_gan
         discriminator = build_discriminator(config).to(self.device) if self.uses_gan else None
         self.objectives = Objectives(config, self.device)
@@ -125,6 +132,10 @@ class Trainer:
         self.metrics: dict[str, float] | None = None
         self.psnr_metrics: dict[str, float] | None = None
         self.suite = make_metric_suite(self.device) if data.val is not None and self.acc.is_main_process else None
+        # Realistic runs validate on realistic inputs, degraded once with a fixed seed so every validation compares.
+        self.val_lr = None
+        if data.val is not None and config.degradation != "bicubic":
+            self.val_lr = degrade_all(data.val, config.degradation, seed=config.seed, config=self.degradation_config)
 
     # ----- set-up helpers -------------------------------------------------------------------------------------
     @property
@@ -190,7 +201,9 @@ class Trainer:
                          self.acc.unwrap_model(self.discriminator), self.opt_d, self.sched_d)
 
     def _step(self, parts: StepParts, stage: str, *, seed: int) -> dict[str, torch.Tensor]:
-        lr, hr = training_batch(self.train_images, self.config.batch_size, self.config.patch_size, seed, self.device)
+        batch_size, patch_size = self.config.stage_batch(stage)
+        lr, hr = training_batch(self.train_images, batch_size, patch_size, seed, self.device, sizes=self.train_sizes,
+                                degradation=self.config.degradation, degradation_config=self.degradation_config)
         if stage == "psnr":
             return pixel_step(self.acc, parts, lr, hr, grad_clip=self.config.grad_clip)
         return gan_step(self.acc, parts, self.objectives, lr, hr, grad_clip=self.config.grad_clip)
@@ -218,7 +231,6 @@ class Trainer:
         bad_step = torch.full((), -1, dtype=torch.long, device=self.device)  # first non-finite step (1-based), no sync
         sums: dict[str, torch.Tensor] = {}
         count, overhead, interval_start = 0, 0.0, time.perf_counter()
-        images_per_step = config.batch_size * self.acc.num_processes
         try:
             while state.step < state.total_steps:
                 if state.step == state.pixel_steps and not state.switched:
@@ -238,6 +250,7 @@ class Trainer:
                 if state.step % config.log_every == 0 or state.step == state.total_steps:
                     self._check_finite(bad_step, stage)
                     values = {k: float(v) / count for k, v in sums.items()}
+                    images_per_step = config.stage_batch(stage)[0] * self.acc.num_processes
                     values["img_per_s"] = tracker.images_per_second(state.step, images_per_step)
                     tracker.show(stage, values)
                     tracker.log_scalars({f"loss/{k}": v for k, v in values.items() if k != "img_per_s"}, state.step)
@@ -332,7 +345,7 @@ class Trainer:
         if self.suite is not None and self.data.val is not None:
             with self._ema_weights() as model:
                 metrics, grid = validate(model, self.data.val, self.suite, device=self.device,
-                                         grid_images=self.config.grid_images)
+                                         grid_images=self.config.grid_images, lr_images=self.val_lr)
             step = self.state.step
             tracker.log_scalars(metrics, step, prefix="val/")
             tracker.write(f"step {step} validation (EMA): " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
@@ -385,6 +398,18 @@ class Trainer:
                 self._log(f"pushed to {self.config.push_to_hub}: {url}")
         self.acc.wait_for_everyone()
         return final_dir
+
+
+def init_weights(generator: Generator, source: str) -> None:
+    """Copy the weights of ``source`` (bundled name, folder or Hub repo) into ``generator``: same class and config.
+
+    Raises ValueError naming both configs when they differ (a fine-tune must not silently drop or reshape layers).
+    """
+    loaded = load_generator(source, device="cpu")
+    if type(loaded) is not type(generator) or loaded.config != generator.config:
+        raise ValueError(f"--init-from {source}: it is {type(loaded).__name__} {loaded.config}, but this run trains "
+                         f"{type(generator).__name__} {generator.config}; pass the same --arch and --arch-kwargs")
+    generator.load_state_dict(loaded.state_dict(), strict=True)
 
 
 def train(config: TrainConfig, data: TrainData | None = None) -> TrainResult:

@@ -24,10 +24,12 @@ def make_metric_suite(device: torch.device) -> MetricSuite:
 
 @torch.no_grad()
 def validate(model: nn.Module, images: torch.Tensor, suite: MetricSuite, *, device: torch.device,
-             batch_size: int = 16, grid_images: int = 4) -> tuple[dict[str, float], torch.Tensor | None]:
+             batch_size: int = 16, grid_images: int = 4, lr_images: torch.Tensor | None = None
+             ) -> tuple[dict[str, float], torch.Tensor | None]:
     """Mean validation metrics of ``model`` (switched to eval for the call) and a uint8 (3,H,W) sample grid.
 
-    ``images`` is the uint8 validation cache (N,3,256,256). Output is clamped to [0,1] as inference does.
+    ``images`` is the uint8 validation cache (N,3,256,256); ``lr_images`` its LR inputs (float, made once with a
+    fixed seed for realistic degradations), the protocol's ``degrade`` when None. Output is clamped to [0,1].
     The grid has one row per image: bicubic upscale of the LR input | model output | HR.
     """
     was_training = model.training
@@ -36,8 +38,8 @@ def validate(model: nn.Module, images: torch.Tensor, suite: MetricSuite, *, devi
     rows: list[torch.Tensor] = []
     count = 0
     try:
-        for hr in iter_hr_batches(images, batch_size, device=device):
-            lr = degrade(hr)
+        for start, hr in zip(range(0, images.shape[0], batch_size), iter_hr_batches(images, batch_size, device=device)):
+            lr = degrade(hr) if lr_images is None else lr_images[start:start + batch_size].to(device)
             sr = model(lr).float().clamp(0, 1)
             for name, values in suite(sr, hr).items():
                 sums[name] = sums.get(name, 0.0) + float(values.sum())
