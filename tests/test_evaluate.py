@@ -139,3 +139,17 @@ def test_training_overlap_is_found_by_name_and_by_pixels(faces, tmp_path, capsys
     clean.mkdir()
     shutil.copy(FACES / "00003.png", clean / "t0.png")
     assert not check_no_training_overlap(records, clean).overlapping
+
+
+def test_realistic_lr_set_is_identical_across_runs_and_differs_from_bicubic(faces):
+    suite = MetricSuite("cpu", lpips_nets=("alex",), identity=False)
+    options = dict(baselines=["bicubic"], speed=False, suite=suite, device="cpu", grid_images=3)
+    first = evaluate(faces, degradation="realistic", degradation_seed=4, **options)
+    second = evaluate(faces, degradation="realistic", degradation_seed=4, **options)
+    clean = evaluate(faces, **options)
+    lr_first, lr_second = dict(first.grid_columns)["LR (nearest)"], dict(second.grid_columns)["LR (nearest)"]
+    assert torch.equal(lr_first, lr_second)
+    assert first.rows[0].per_image == second.rows[0].per_image
+    assert not torch.equal(lr_first, dict(clean.grid_columns)["LR (nearest)"])
+    assert "realistic_degrade" in first.protocol and "seed 4" in first.protocol
+    assert clean.rows[0].metrics["psnr"] > first.rows[0].metrics["psnr"]  # realistic inputs are harder

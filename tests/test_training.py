@@ -210,3 +210,62 @@ def test_push_to_hub_then_load_by_repo_id(celeba, tmp_path, hub_server, hub_repo
     local = load_generator(tmp_path / "model", device="cpu")
     for (name, a), (_, b) in zip(pushed.state_dict().items(), local.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+# ----- native patches, realistic degradations, GAN-stage batches, fine-tuning ---------------------------------
+def test_native_training_cache_keeps_celeba_at_178px_and_validation_at_256(celeba, tmp_path):
+    data = load_train_data(tiny_config(celeba, tmp_path, val_images=2))
+    assert data.train_sizes is not None and {tuple(s) for s in data.train_sizes.tolist()} == {(218, 178)}
+    assert data.val is not None and data.val.shape[-2:] == (256, 256)  # the evaluation protocol is unchanged
+    resized = load_train_data(tiny_config(celeba, tmp_path, hr_source="resized"))
+    assert resized.train_sizes is None
+
+
+def test_realistic_fine_tune_from_a_saved_model_uses_gan_stage_batches(celeba, tmp_path):
+    base = train(tiny_config(celeba, tmp_path / "base", gan_steps=0))
+    config = tiny_config(celeba, tmp_path / "real", init_from=str(base.final_dir), degradation="realistic",
+                         pixel_steps=1, gan_steps=2, gan_batch_size=3, gan_patch_size=24, val_images=2,
+                         degradation_kwargs={"jpeg_quality": [30, 60]})
+    trainer = Trainer(config, load_train_data(config))
+    start = load_generator(base.final_dir, device="cpu").state_dict()
+    assert all(torch.equal(v, trainer.bare_generator.state_dict()[k]) for k, v in start.items())
+    seen = []
+    original = trainer._step
+
+    def spy(parts, stage, *, seed):  # records the real batches the real step functions train on
+        from facesr_hub.training.data import training_batch
+        size = config.stage_batch(stage)
+        lr, hr = training_batch(trainer.train_images, *size, seed, trainer.device, sizes=trainer.train_sizes,
+                                degradation="realistic", degradation_config=trainer.degradation_config)
+        seen.append((stage, tuple(lr.shape), tuple(hr.shape)))
+        return original(parts, stage, seed=seed)
+
+    trainer._step = spy
+    result = trainer.run()
+    assert [s for s, _, _ in seen] == ["psnr", "gan", "gan"]
+    assert seen[0][1:] == ((2, 3, 8, 8), (2, 3, 32, 32)) and seen[1][1:] == ((3, 3, 6, 6), (3, 3, 24, 24))
+    card = (result.final_dir / "README.md").read_text()
+    assert "realistic" in card and "initialised from" in card and "GAN stage: batch 3, patches 24px" in card
+    final = load_generator(result.final_dir, device="cpu").state_dict()
+    assert any(not torch.equal(start[k], final[k]) for k in final)
+
+
+def test_init_from_another_architecture_is_refused(celeba, tmp_path):
+    base = train(tiny_config(celeba, tmp_path / "base", gan_steps=0))
+    config = tiny_config(celeba, tmp_path / "other", init_from=str(base.final_dir),
+                         arch_kwargs={"num_convs": 3, "num_features": 16})
+    with pytest.raises(ValueError, match="pass the same --arch and --arch-kwargs"):
+        Trainer(config, load_train_data(config))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--degradation", "jpeg"], "invalid choice"),
+    (["--degradation-kwargs", '{"blur_prob": 2}'], "only apply to --degradation realistic"),
+    (["--degradation", "realistic", "--degradation-kwargs", '{"blur_prob": 2}'], "blur_prob must be in [0, 1]"),
+    (["--gan-patch-size", "30"], "--gan-patch-size must be a multiple of 4"),
+    (["--gan-batch-size", "0"], "--gan-batch-size must be >= 1"),
+])
+def test_new_options_give_clear_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        config_from_args(["--data", "d", "--output-dir", "o", *argv])
+    assert message in capsys.readouterr().err
