@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .models import ModelRegistry, discover_models
-from .service import DEFAULT_MAX_PIXELS
+from .options import DEFAULT_MAX_PHOTO_PIXELS, DEFAULT_MAX_PIXELS
 from .ui import STYLE, build_demo
 
-#: Uploads larger than this are refused by Gradio before our code runs.
-MAX_FILE_SIZE = "25mb"
+#: Uploads larger than this are refused by Gradio before our code runs (a 16 MP photo as PNG can take 40 MB).
+MAX_FILE_SIZE = "64mb"
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,15 @@ class ServerSettings:
     concurrency: int
     max_pixels: int
     mcp: bool
+    max_photo_pixels: int = DEFAULT_MAX_PHOTO_PIXELS
 
     def __post_init__(self) -> None:
         if self.port is not None and not 0 <= self.port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {self.port}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {self.concurrency}")
-        if self.max_pixels < 1:
-            raise ValueError(f"max pixels must be >= 1, got {self.max_pixels}")
+        if self.max_pixels < 1 or self.max_photo_pixels < 1:
+            raise ValueError(f"max pixels must be >= 1, got {self.max_pixels} and {self.max_photo_pixels}")
 
 
 def mcp_available() -> bool:
@@ -65,13 +66,19 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
     parser.add_argument("--concurrency", type=int, default=int(environ.get("FACESR_CONCURRENCY", 2)),
                         help="one-image requests processed at once (env FACESR_CONCURRENCY; default 2)")
     parser.add_argument("--max-pixels", type=int, default=int(environ.get("FACESR_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
-                        help=f"largest input in pixels (env FACESR_MAX_PIXELS; default {DEFAULT_MAX_PIXELS})")
+                        help="largest input in pixels at x4 and for aligned faces (env FACESR_MAX_PIXELS; default "
+                             f"{DEFAULT_MAX_PIXELS})")
+    parser.add_argument("--max-photo-pixels", type=int,
+                        default=int(environ.get("FACESR_MAX_PHOTO_PIXELS", DEFAULT_MAX_PHOTO_PIXELS)),
+                        help="largest whole photo in pixels at x2 and x1 (env FACESR_MAX_PHOTO_PIXELS; default "
+                             f"{DEFAULT_MAX_PHOTO_PIXELS})")
     parser.add_argument("--no-mcp", action="store_true", help="do not start the MCP server even if gradio[mcp] is "
                                                               "installed")
     args = parser.parse_args(argv)
     return ServerSettings(host=args.host, port=args.port, open_browser=not (args.no_browser or on_space),
                           device=args.device, half=not args.fp32, concurrency=args.concurrency,
-                          max_pixels=args.max_pixels, mcp=mcp_available() and not args.no_mcp)
+                          max_pixels=args.max_pixels, max_photo_pixels=args.max_photo_pixels,
+                          mcp=mcp_available() and not args.no_mcp)
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -81,7 +88,8 @@ def _int_or_none(text: str | None) -> int | None:
 def create_demo(settings: ServerSettings) -> gr.Blocks:
     """Discover the models (bundled weights, ``FACESR_MODELS``) and build the demo; nothing is loaded yet."""
     registry = ModelRegistry(discover_models(), device=settings.device, half=settings.half)
-    return build_demo(registry, max_pixels=settings.max_pixels, concurrency_limit=settings.concurrency)
+    return build_demo(registry, max_pixels=settings.max_pixels, max_photo_pixels=settings.max_photo_pixels,
+                      concurrency_limit=settings.concurrency)
 
 
 def launch(demo: gr.Blocks, settings: ServerSettings, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
