@@ -194,13 +194,13 @@ def test_whole_photo_restores_the_face_and_shows_it_in_the_gallery(client, input
 
     assert after.size == before.size == png.size == (178 * 4, 218 * 4)  # no scale sent: x4, as before
     assert "1 face restored" in info and "fast background" in info and "(x4)" in info
-    assert [face["caption"] for face in faces] == ["Faces found: 1 restored (green, numbered)",
-                                                   "Face 1: aligned input", "Face 1: restored"]
-    overview = Image.open(faces[0]["image"])
+    assert [face["caption"] for face in faces] == ["Face 1: aligned input", "Face 1: restored",
+                                                   "Faces found: 1 restored (green, numbered)"]
+    overview = Image.open(faces[-1]["image"])
     assert max(overview.size) <= 640 and overview.size[0] / overview.size[1] == pytest.approx(178 / 218, abs=0.01)
     green = np.all(np.abs(np.asarray(overview, dtype=int) - (34, 197, 94)) < 40, axis=-1)
     assert green.sum() > 100  # the face's box is drawn
-    assert all(Image.open(face["image"]).size == (256, 256) for face in faces[1:])
+    assert all(Image.open(face["image"]).size == (256, 256) for face in faces[:-1])
 
 
 def test_photo_without_a_face_says_so_and_still_returns_the_upscaled_photo(client, inputs):

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_app import CELEBA_PHOTO, real_face_lr
+from PIL import Image
+from test_app import CELEBA_PHOTO, phone_photo, real_face_lr
 from test_app import app as app_url  # noqa: F401  (the launch fixture, reused under this name)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,3 +86,35 @@ def test_whole_photo_shows_the_restored_faces(page, tmp_path):
     screenshot = tmp_path / "app_whole_photo.png"
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"screenshot: {screenshot}")
+
+
+def test_scale_control_slider_preview_and_full_size_png_download(page, tmp_path):
+    """A 1600x1200 photo at x2: the slider shows a 2048-px JPEG preview, Download gives the 3200x2400 PNG."""
+    photo = phone_photo(tmp_path / "photo.jpg", size=(1600, 1200), face_side=180, at=(700, 400))
+
+    page.locator("#input-image input[type=file]").set_input_files(str(photo))
+    page.wait_for_selector("#input-image img")
+    page.get_by_label("Whole photo").check()
+    page.get_by_label("×2", exact=True).check()  # the scale control appears with the whole-photo mode
+    page.click("#run")
+    page.wait_for_function("() => document.querySelector('#info')?.innerText.includes('(x2)')")
+
+    assert "1600×1200 → 3200×2400 (x2)" in page.inner_text("#info")
+    assert result_width(page) == 2048
+    sources = page.eval_on_selector_all("#result img", "imgs => imgs.map(i => i.src)")
+    assert any(src.endswith("_after.jpg") for src in sources) and not any(src.endswith(".png") for src in sources)
+    # The PNG is written after the preview is shown: the button holds it a moment later.
+    for attempt in range(60):
+        try:
+            with page.expect_download(timeout=1000) as download:
+                page.click("#download")
+            break
+        except Exception:  # Playwright's TimeoutError: nothing to download yet
+            if attempt == 59:
+                raise
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with Image.open(saved) as png:
+        assert (png.format, png.size) == ("PNG", (3200, 2400))
+    assert saved.name == "photo_x2.png"
+    page.screenshot(path=str(tmp_path / "app_x2.png"), full_page=True)

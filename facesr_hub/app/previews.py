@@ -102,8 +102,13 @@ def draw_face_boxes(photo: Image.Image, choices: Sequence[FaceChoice], *,
 def face_gallery(choices: Sequence[FaceChoice], photo: Image.Image,
                  faces: Sequence[tuple[Image.Image, Image.Image]], *, overview_stem: Path
                  ) -> list[tuple[Image.Image | str, str]]:
-    """The faces gallery of a whole-photo result: the face-box overview (saved as ``<overview_stem>.jpg``), then
-    for each restored face its aligned input (enlarged nearest, so its real pixels show) and its restoration."""
+    """The faces gallery of a whole-photo result: for each restored face its aligned input (enlarged nearest, so its
+    real pixels show) and its restoration, side by side in a two-column gallery; then the face-box overview (saved
+    as ``<overview_stem>.jpg``), last so that it never pushes a pair out of its row."""
+    items: list[tuple[Image.Image | str, str]] = []
+    for number, (aligned, restoration) in enumerate(faces, start=1):
+        items += [(aligned.resize(restoration.size, Image.Resampling.NEAREST), f"Face {number}: aligned input"),
+                  (restoration, f"Face {number}: restored")]
     restored = sum(choice.restore for choice in choices)
     left = len(choices) - restored
     if not choices:
@@ -111,9 +116,5 @@ def face_gallery(choices: Sequence[FaceChoice], photo: Image.Image,
     else:
         caption = f"Faces found: {restored} restored (green, numbered)"
         caption += f", {left} left as {'it is' if left == 1 else 'they are'} (orange)" if left else ""
-    overview = save_preview(draw_face_boxes(photo, choices), overview_stem)
-    items: list[tuple[Image.Image | str, str]] = [(str(overview), caption)]
-    for number, (aligned, restoration) in enumerate(faces, start=1):
-        items += [(aligned.resize(restoration.size, Image.Resampling.NEAREST), f"Face {number}: aligned input"),
-                  (restoration, f"Face {number}: restored")]
+    items.append((str(save_preview(draw_face_boxes(photo, choices), overview_stem)), caption))
     return items

@@ -144,8 +144,8 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
 
         Returns:
             (before, after) JPEG previews of equal size (at most 2048 px long), the full-size lossless PNG's
-            path, a Markdown summary (model, device, time, sizes, faces), and the faces found: an overview of
-            the photo with each face's box, then for each restored face its aligned input and its restoration.
+            path, a Markdown summary (model, device, time, sizes, faces), and the faces: for each restored face
+            its aligned input and its restoration, then an overview of the photo with every detected face's box.
         """
         with user_errors():
             if not image:
@@ -250,8 +250,8 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
                                             interactive=False, max_height=640, elem_id="result")
                     info = gr.Markdown(elem_id="info")
                     download = gr.DownloadButton(DOWNLOAD_LABEL, elem_id="download")
-                    gallery = gr.Gallery(label="Faces found: boxes, then each face's aligned input | restored "
-                                         "(click to enlarge)", columns=2, height="auto", object_fit="contain",
+                    gallery = gr.Gallery(label="Faces: each one's aligned input | restored, then the photo with "
+                                         "every face's box (click to enlarge)", columns=2, height="auto", object_fit="contain",
                                          preview=False, format="png", interactive=False,
                                          buttons=["download", "fullscreen"], visible=False, elem_id="faces")
             outputs = [slider, download, info, gallery]
