@@ -34,6 +34,12 @@ METRIC_NAMES = {"psnr": "PSNR (RGB, dB)", "ssim": "SSIM (RGB)", "psnr_y": "PSNR 
                 "lpips_alex": "LPIPS (alex)"}
 
 
+REALISTIC_PROTOCOL = (" This model was trained and validated on realistic LR inputs instead: "
+                      "`facesr_hub.data.realistic_degrade` (blur, random resize, Gaussian/Poisson noise, JPEG, and a "
+                      "second order of them, each with a probability); validation faces degraded once from a fixed "
+                      "seed.")
+
+
 @dataclass(frozen=True)
 class DataSource:
     """One ``--data`` root as the card describes it."""
@@ -67,12 +73,27 @@ class CardInfo:
     metrics: dict[str, float] | None = None  # validation means at the end of training
     val_images: int = 0
     stage: str = "gan"  # "psnr": the PSNR-stage model (pixel loss only); "gan": the final model
+    degradation: str = "bicubic"  # the LR inputs it was trained on: "bicubic" (clean) or "realistic" (blind)
 
 
 def _usage(model_name: str) -> str:
     return ("```python\nfrom facesr_hub import load_generator, upscale\n\n"
             f"model = load_generator(\"{model_name}\")  # a repo id, a folder or a bundled name\n"
             "face_256 = upscale(model, \"face_64x64.png\")\n```")
+
+
+def purpose_text(degradation: str) -> str:
+    """The card's "what it is for / not for" paragraph for a model trained on ``degradation`` inputs."""
+    if degradation == "realistic":
+        return ("**What it is for:** real photos - faces from phones, chat apps and old scans that arrive blurred, "
+                "noisy and JPEG-compressed. It was trained on inputs degraded at random that way "
+                "(`facesr_hub.data.realistic_degrade`), so it removes blur, noise and blocks instead of upscaling "
+                "them.\n\n**What it is not for:** faithful detail from clean 64x64 crops (an exact bicubic downscale "
+                "of a good photo): there it smooths more than a model trained on clean inputs; use `fast` or "
+                "`fast-psnr` for those.")
+    return ("**What it is for:** clean 64x64 faces, such as an exact downscale of a good photo. On real photos "
+            "(blur, noise, JPEG) it upscales the artefacts too; use a model trained on realistic inputs "
+            "(`fast-real`) for those.")
 
 
 def render_model_card(model: Generator, info: CardInfo) -> ModelCard:
@@ -107,6 +128,7 @@ def render_model_card(model: Generator, info: CardInfo) -> ModelCard:
     config = ", ".join(f"{k}={v!r}" for k, v in sorted(model.config.items()) if k != "architecture")
     stage_text = ("the PSNR-stage model: trained with the pixel (L1) loss only, so it is smooth but faithful"
                   if info.stage == "psnr" else "the final model: PSNR stage, then the GAN stage")
+    purpose = purpose_text(info.degradation)
     text = f"""---
 {card_data.to_yaml()}
 ---
@@ -114,6 +136,8 @@ def render_model_card(model: Generator, info: CardInfo) -> ModelCard:
 # {info.model_name}
 
 A FaceSR-Hub 4x face super-resolution generator: 64x64 RGB faces in, 256x256 out. This is {stage_text}.
+
+{purpose}
 
 ## Licence and intended use
 
@@ -141,7 +165,8 @@ hash of each file name (90/5/5).
 
 HR faces are 256x256 (CelebA: centre 178x178 crop of the aligned image, then bicubic resize; other sets: centre
 square crop, bicubic resize). The LR input is the HR image downscaled 4x with antialiased bicubic, clamped and
-quantised to 8 bits (`facesr_hub.data.degrade`). Scores on other degradations (blur, noise, JPEG) will be lower.
+quantised to 8 bits (`facesr_hub.data.degrade`).{REALISTIC_PROTOCOL if info.degradation == "realistic" else ""}
+Training patches are cut from each image at its native resolution when the recipe says so (never upsampled).
 
 ## Training
 

@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
 # Evaluate every bundled model beside the baselines on held-out faces; writes docs/results/. Usage:
 #   tools/evaluate_shipped.sh [DATA_DIR]
-# 1. celeba-hq-256, its hash *test* split (never trained on), with speed columns (run it on a quiet machine);
-# 2. the CelebA official *test* partition (100 images by name hash), quality columns only.
+# 1. celeba-hq-256, its hash *test* split (never trained on), clean bicubic inputs, with speed columns (run it on a
+#    quiet machine);
+# 2. the CelebA official *test* partition (100 images by name hash), quality columns only;
+# 3. the same CelebA-HQ test faces with *realistic* inputs (data.realistic_degrade, degradation seed 0): the blind
+#    fast-real beside fast, bicubic and Real-ESRGAN x4plus; grid LR | bicubic | fast | fast-real | Real-ESRGAN | HR;
+# 4. the CelebA test partition with realistic inputs, quality columns only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data}
 out=docs/results
 mkdir -p "$out"
 models=()
-for name in fast fast-psnr residual-attention upsample upsample-fixed pixelshuffle-v1 pixelshuffle-v1-fixed \
-            pixelshuffle-v2 pixelshuffle-v2-fixed; do
+for name in fast fast-psnr fast-real residual-attention upsample upsample-fixed pixelshuffle-v1 pixelshuffle-v1-fixed \
+            pixelshuffle-v2 pixelshuffle-v2-fixed quality; do
   [ -f "facesr_hub/weights/$name/config.json" ] && models+=(--model "$name")
 done
+# Training roots of the shipped recipe: the evaluation refuses any test image found in their training splits.
+train_data=(--train-data "$data/celeba-hq-256" --train-data "$data/celebamask-hq-256")
 
 uv run python -m facesr_hub.evaluate --data "$data/celeba-hq-256" --split test "${models[@]}" \
   --baseline bicubic --baseline lanczos --baseline realesrgan --baseline ldm \
-  --train-data "$data/celeba-hq-256" --grid-images 3 \
+  "${train_data[@]}" --grid-images 3 \
   --json "$out/celeba-hq-test.json" --grid "$out/celeba-hq-test-grid.png" | tee "$out/celeba-hq-test.md"
 
 uv run python -m facesr_hub.evaluate --data "$data/celeba" --split test --limit 100 \
-  --model fast --model fast-psnr --baseline bicubic --baseline realesrgan --no-speed \
+  --model fast --model fast-psnr --model fast-real --baseline bicubic --baseline realesrgan --no-speed \
   --train-data "$data/celeba" --grid-images 3 \
   --json "$out/celeba-test.json" --grid "$out/celeba-test-grid.png" | tee "$out/celeba-test.md"
+
+uv run python -m facesr_hub.evaluate --data "$data/celeba-hq-256" --split test --degradation realistic \
+  --degradation-seed 0 --model fast --model fast-real --baseline bicubic --baseline realesrgan --no-speed \
+  "${train_data[@]}" --grid-images 4 \
+  --json "$out/celeba-hq-test-realistic.json" --grid "$out/celeba-hq-test-realistic-grid.png" \
+  | tee "$out/celeba-hq-test-realistic.md"
+
+uv run python -m facesr_hub.evaluate --data "$data/celeba" --split test --limit 100 --degradation realistic \
+  --degradation-seed 0 --model fast --model fast-real --baseline bicubic --baseline realesrgan --no-speed \
+  --train-data "$data/celeba" --grid-images 3 \
+  --json "$out/celeba-test-realistic.json" --grid "$out/celeba-test-realistic-grid.png" \
+  | tee "$out/celeba-test-realistic.md"

@@ -46,4 +46,4 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
         training["budget"] = (f"{config.max_minutes} min (step counts planned from measured speed, so not "
                               "bit-reproducible)")
     return CardInfo(model_name=name, data=data.sources, training=training, metrics=metrics,
-                    val_images=0 if data.val is None else len(data.val), stage=stage)
+                    val_images=0 if data.val is None else len(data.val), stage=stage, degradation=config.degradation)

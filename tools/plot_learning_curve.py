@@ -1,0 +1,96 @@
+"""Plot validation PSNR and LPIPS-alex against step and images seen for training runs, beside bicubic.
+
+    uv run python tools/plot_learning_curve.py RUN_DIR [RUN_DIR ...] --out docs/results/learning-curve.png
+
+Reads each run's TensorBoard scalars (``val/psnr``, ``val/lpips_alex``) and its ``train_config.json`` (batch sizes
+per stage, for "images seen"; the PSNR -> GAN switch is drawn as a dotted line). Bicubic is scored on the same
+validation images the trainer used (same roots, same ``--val-images`` pick), so the curves read as gains over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+import torch
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+from facesr_hub.blocks import bicubic_upscale  # noqa: E402
+from facesr_hub.data import HRImageCache, degrade_all  # noqa: E402
+from facesr_hub.metrics import MetricSuite  # noqa: E402
+from facesr_hub.training.state import TrainState  # noqa: E402
+
+
+def _scalars(run: Path, tag: str) -> list[tuple[int, float]]:
+    events = EventAccumulator(str(run / "logs")).Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag)] if tag in events.Tags()["scalars"] else []
+
+
+def _images_seen(step: int, config: dict, pixel_steps: int) -> int:
+    gan_batch = config.get("gan_batch_size") or config["batch_size"]
+    return min(step, pixel_steps) * config["batch_size"] + max(0, step - pixel_steps) * gan_batch
+
+
+def _bicubic(config: dict) -> dict[str, float]:
+    val = HRImageCache.from_roots(config["data"], "val", limit=config["val_images"]).images
+    lr = degrade_all(val, config.get("degradation", "bicubic"), seed=config["seed"])
+    sr = bicubic_upscale(lr, 4).clamp(0, 1)
+    scores = MetricSuite("cpu", lpips_nets=("alex",), identity=False)(sr, val.float() / 255)
+    return {k: float(scores[k].mean()) for k in ("psnr", "lpips_alex")}
+
+
+def _pixel_steps(run: Path) -> int:
+    states = sorted((run / "checkpoints").glob("checkpoint-*/trainer_state.json"))
+    return TrainState(**json.loads(states[-1].read_text())).pixel_steps if states else 0
+
+
+def plot(runs: list[Path], out: Path) -> None:
+    figure, axes = plt.subplots(2, 2, figsize=(12, 7.5), constrained_layout=True)
+    for index, run in enumerate(runs):
+        config = json.loads((run / "train_config.json").read_text())
+        pixel_steps = _pixel_steps(run)
+        colour = f"C{index}"
+        bicubic = _bicubic(config)
+        for row, (tag, label) in enumerate((("val/psnr", "PSNR (dB)"), ("val/lpips_alex", "LPIPS-alex (lower better)"))):
+            points = _scalars(run, tag)
+            if not points:
+                continue
+            steps, values = zip(*points)
+            seen = [_images_seen(s, config, pixel_steps) for s in steps]
+            key = "psnr" if "psnr" in tag else "lpips_alex"
+            for column, xs in enumerate((steps, seen)):
+                axis = axes[row][column]
+                axis.plot(xs, values, "o-", color=colour, label=f"{run.name} ({config['degradation']} inputs)")
+                axis.axhline(bicubic[key], color=colour, linestyle="--", linewidth=1,
+                             label=f"bicubic on {run.name}'s val inputs")
+                if pixel_steps:
+                    switch = pixel_steps if column == 0 else _images_seen(pixel_steps, config, pixel_steps)
+                    axis.axvline(switch, color=colour, linestyle=":", linewidth=1)
+                axis.set_xlabel("step" if column == 0 else "images seen")
+                axis.set_ylabel(label)
+                axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle("Validation (EMA weights) during training; dotted: PSNR -> GAN stage switch")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    torch.set_grad_enabled(False)
+    plot(args.runs, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
