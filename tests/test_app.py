@@ -219,7 +219,7 @@ def test_a_phone_photo_comes_back_same_size_at_x1_and_twice_the_size_at_x2(clien
 
     before, after, same, info, faces = call(client, photo, mode=MODE_PHOTO, scale="x1")
     assert same.format == "PNG" and same.size == (4000, 3000)
-    assert after.size == before.size == (2048, 1536) and after.format == "JPEG"  # a preview sized for the screen
+    assert after.size == before.size == (2000, 1500) and after.format == "JPEG"  # a preview sized for the screen
     assert "4000×3000 → 4000×3000 (x1)" in info and "1 face restored" in info and len(faces) == 3
     # x1 keeps the photo's own pixels everywhere but on the face, which the (tiny, random) model re-rendered.
     diff = np.abs(np.asarray(same, dtype=int) - np.asarray(original, dtype=int)).max(axis=-1)
@@ -228,7 +228,7 @@ def test_a_phone_photo_comes_back_same_size_at_x1_and_twice_the_size_at_x2(clien
     assert rows.max() < 1100 + 192 + 40
 
     _, after, double, info, _ = call(client, photo, mode=MODE_PHOTO, scale="x2")
-    assert double.size == (8000, 6000) and after.size == (2048, 1536)
+    assert double.size == (8000, 6000) and after.size == (2000, 1500)
     assert "4000×3000 → 8000×6000 (x2)" in info and "1 face restored" in info
     # away from the face, x2 is the photo enlarged: shrunk back, it is the photo again
     box = (0, 0, 1500, 1000)
@@ -418,6 +418,22 @@ def test_whole_photo_reports_progress_stage_by_stage(registry, inputs):
     assert [what for _, what in stages] == ["Loading fast", "Finding faces", "Enlarging the background x2",
                                             "Restoring face 1 of 1"]
     assert [fraction for fraction, _ in stages] == sorted(fraction for fraction, _ in stages)
+
+
+def test_previews_are_one_size_and_shrunk_by_a_whole_factor():
+    from facesr_hub.app.previews import preview_pair
+
+    photo = Image.open(CELEBA_HQ / "00391.png").convert("RGB").resize((783, 1146))
+    output = photo.resize((783 * 4, 1146 * 4), Image.BICUBIC)
+    before, after = preview_pair(photo, output, compare="nearest")
+    assert before.size == after.size == (1044, 1528)  # 3132x4584 / 3: the first whole factor under 2048 px
+    # "before" is enlarged as asked (nearest: the input's own pixels), not smoothed
+    assert np.array_equal(np.asarray(before), np.asarray(photo.resize(before.size, Image.NEAREST)))
+    assert psnr(after, photo.resize(after.size, Image.BICUBIC)) > 30
+    same, shown = preview_pair(output, output)  # x1: both sides shrunk alike
+    assert same.size == shown.size == (1044, 1528) and np.array_equal(np.asarray(same), np.asarray(shown))
+    small = photo.resize((300, 200))
+    assert [image.size for image in preview_pair(small, small)] == [(300, 200), (300, 200)]  # never enlarged
 
 
 def test_a_photo_over_every_limit_says_so(registry, tmp_path):

@@ -89,7 +89,7 @@ def test_whole_photo_shows_the_restored_faces(page, tmp_path):
 
 
 def test_scale_control_slider_preview_and_full_size_png_download(page, tmp_path):
-    """A 1600x1200 photo at x2: the slider shows a 2048-px JPEG preview, Download gives the 3200x2400 PNG."""
+    """A 1600x1200 photo at x2: the slider shows a 1600-px JPEG preview, Download gives the 3200x2400 PNG."""
     photo = phone_photo(tmp_path / "photo.jpg", size=(1600, 1200), face_side=180, at=(700, 400))
 
     page.locator("#input-image input[type=file]").set_input_files(str(photo))
@@ -100,7 +100,7 @@ def test_scale_control_slider_preview_and_full_size_png_download(page, tmp_path)
     page.wait_for_function("() => document.querySelector('#info')?.innerText.includes('(x2)')")
 
     assert "1600×1200 → 3200×2400 (x2)" in page.inner_text("#info")
-    assert result_width(page) == 2048
+    assert result_width(page) == 1600  # 3200 / 2: the preview, sized for the screen
     sources = page.eval_on_selector_all("#result img", "imgs => imgs.map(i => i.src)")
     assert any(src.endswith("_after.jpg") for src in sources) and not any(src.endswith(".png") for src in sources)
     # The PNG is written after the preview is shown: the button holds it a moment later.

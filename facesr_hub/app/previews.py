@@ -3,12 +3,13 @@ lossless PNG, and a small overview of the photo with each detected face's box.
 
 A 4x photo can hold 16 megapixels: encoding it losslessly twice (before and after) and shipping both to the page
 cost several times the model's own time. The slider gets two high-quality JPEGs (WebP when there is
-transparency) at most ``PREVIEW_MAX_SIDE`` pixels long, which encode in milliseconds; only the Download button
-serves the full PNG, written once.
+transparency) at most ``PREVIEW_MAX_SIDE`` pixels long, made and encoded in milliseconds; only the Download
+button serves the full PNG, written once.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .photo import FaceChoice
 
-#: Longest side of the slider images: sharp on a large (or 2x density) screen, small enough to ship in a blink.
+#: Longest side of the slider images at most: sharp on a large (or 2x density) screen, small enough to ship in a
+#: blink. (The result is shrunk by a whole factor, so a preview is between half this and this.)
 PREVIEW_MAX_SIDE = 2048
 PREVIEW_QUALITY = 92
 #: Longest side of the face-box overview.
@@ -50,10 +52,20 @@ def resize_for_preview(image: Image.Image, size: tuple[int, int], *, enlarge_wit
 
 def preview_pair(before: Image.Image, after: Image.Image, *, compare: str = "bicubic",
                  max_side: int = PREVIEW_MAX_SIDE) -> tuple[Image.Image, Image.Image]:
-    """The slider's two images, of one size (``after``'s, shrunk to ``max_side``): ``before`` is the model's input,
-    enlarged with ``compare`` (or shrunk, at x1), ``after`` the result."""
-    size = preview_size(after.size, max_side)
-    return resize_for_preview(before, size, enlarge_with=compare), resize_for_preview(after, size)
+    """The slider's two images, of one size: ``after`` (the result) shrunk by the smallest integer factor that
+    brings its longest side to ``max_side`` or less, ``before`` (the model's input) enlarged with ``compare``, or
+    shrunk likewise when it is as large (x1).
+
+    An integer factor is a box filter over whole pixel blocks (``Image.reduce``): antialiased, and ~10x faster on
+    a 12 MP image than resampling to an arbitrary size, which matters since the user waits for it.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be >= 1, got {max_side}")
+    factor = math.ceil(max(after.size) / max_side)
+    shown = after.reduce(factor) if factor > 1 else after
+    if before.size == after.size:
+        return (before.reduce(factor) if factor > 1 else before), shown
+    return resize_for_preview(before, shown.size, enlarge_with=compare), shown
 
 
 def save_preview(image: Image.Image, stem: Path) -> Path:

@@ -251,8 +251,8 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
                     info = gr.Markdown(elem_id="info")
                     download = gr.DownloadButton(DOWNLOAD_LABEL, elem_id="download")
                     gallery = gr.Gallery(label="Faces: each one's aligned input | restored, then the photo with "
-                                         "every face's box (click to enlarge)", columns=2, height="auto", object_fit="contain",
-                                         preview=False, format="png", interactive=False,
+                                         "every face's box (click to enlarge)", columns=2, height="auto",
+                                         object_fit="contain", preview=False, format="png", interactive=False,
                                          buttons=["download", "fullscreen"], visible=False, elem_id="faces")
             outputs = [slider, download, info, gallery]
             examples = sorted(examples_dir.glob("*.png")) if examples_dir.is_dir() else []
