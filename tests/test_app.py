@@ -515,13 +515,14 @@ def test_model_specs_parse_revisions_and_refuse_malformed_ids():
 def test_server_settings_follow_the_environment_and_the_command_line():
     local = parse_settings([], environ={})
     space = parse_settings([], environ={"SPACE_ID": "owner/space"})
-    custom = parse_settings(["--host", "0.0.0.0", "--port", "8000", "--no-browser", "--concurrency", "4"],
-                            environ={"FACESR_MAX_PIXELS": "1000"})
+    custom = parse_settings(["--host", "0.0.0.0", "--port", "8000", "--no-browser", "--concurrency", "4",
+                             "--max-photo-pixels", "5000"], environ={"FACESR_MAX_PIXELS": "1000"})
 
     assert (local.host, local.port, local.open_browser) == ("127.0.0.1", None, True)
     assert (space.host, space.open_browser) == ("0.0.0.0", False)
     assert (custom.host, custom.port, custom.open_browser, custom.concurrency, custom.max_pixels) == \
         ("0.0.0.0", 8000, False, 4, 1000)
+    assert (local.max_pixels, local.max_photo_pixels, custom.max_photo_pixels) == (1024 * 1024, 4096 * 4096, 5000)
     assert local.mcp == mcp_available()
     with pytest.raises(ValueError, match="concurrency"):
         ServerSettings(host="127.0.0.1", port=None, open_browser=False, device="cpu", half=True, concurrency=0,
