@@ -112,15 +112,23 @@ def draw_face_boxes(photo: Image.Image, choices: Sequence[FaceChoice], *,
 
 
 def face_gallery(choices: Sequence[FaceChoice], photo: Image.Image,
-                 faces: Sequence[tuple[Image.Image, Image.Image]], *, overview_stem: Path
-                 ) -> list[tuple[Image.Image | str, str]]:
-    """The faces gallery of a whole-photo result: for each restored face its aligned input (enlarged nearest, so its
-    real pixels show) and its restoration, side by side in a two-column gallery; then the face-box overview (saved
-    as ``<overview_stem>.jpg``), last so that it never pushes a pair out of its row."""
-    items: list[tuple[Image.Image | str, str]] = []
+                 faces: Sequence[tuple[Image.Image, Image.Image]], *, folder: Path, stem: str
+                 ) -> list[tuple[str, str]]:
+    """The faces gallery of a whole-photo result, as files written to ``folder`` (``<stem>_face<N>_*.png``,
+    ``<stem>_faces.jpg``) with captions: for each restored face its aligned input (enlarged nearest, so its real
+    pixels show) and its restoration, side by side in a two-column gallery; then the face-box overview, last so
+    that it never pushes a pair out of its row.
+
+    Files rather than PIL images: Gradio re-encodes PIL images into a content-addressed cache file *in place* on
+    every response, so the answer's second message (the one with the PNG) would rewrite a face crop while the page
+    is still fetching it from the first.
+    """
+    items: list[tuple[str, str]] = []
     for number, (aligned, restoration) in enumerate(faces, start=1):
-        items += [(aligned.resize(restoration.size, Image.Resampling.NEAREST), f"Face {number}: aligned input"),
-                  (restoration, f"Face {number}: restored")]
+        enlarged = aligned.resize(restoration.size, Image.Resampling.NEAREST)
+        name = folder / f"{stem}_face{number}"
+        items += [(str(save_png(enlarged, name.with_name(name.name + "_input.png"))), f"Face {number}: aligned input"),
+                  (str(save_png(restoration, name.with_name(name.name + "_restored.png"))), f"Face {number}: restored")]
     restored = sum(choice.restore for choice in choices)
     left = len(choices) - restored
     if not choices:
@@ -128,5 +136,5 @@ def face_gallery(choices: Sequence[FaceChoice], photo: Image.Image,
     else:
         caption = f"Faces found: {restored} restored (green, numbered)"
         caption += f", {left} left as {'it is' if left == 1 else 'they are'} (orange)" if left else ""
-    items.append((str(save_preview(draw_face_boxes(photo, choices), overview_stem)), caption))
+    items.append((str(save_preview(draw_face_boxes(photo, choices), folder / f"{stem}_faces")), caption))
     return items

@@ -161,7 +161,7 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
             slider = (str(save_preview(before, folder / f"{stem}_before")),
                       str(save_preview(after, folder / f"{stem}_after")))
             faces = [] if result.face_choices is None else face_gallery(
-                result.face_choices, result.model_input, result.faces, overview_stem=folder / f"{stem}_faces")
+                result.face_choices, result.model_input, result.faces, folder=folder, stem=stem)
         info = result.summary()
         for note in result.notes:
             gr.Warning(html.escape(note))
