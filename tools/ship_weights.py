@@ -21,6 +21,7 @@ import torch
 from facesr_hub import bundled_weights_dir, load_generator
 from facesr_hub.data import collect_images, degrade, prepare_hr
 from facesr_hub.fileio import atomic_save_safetensors
+from facesr_hub.hub import purpose_text
 from facesr_hub.metrics import psnr
 
 #: bundled name -> folder inside a run directory (``fast-psnr`` is the PSNR stage of the ``fast`` run).
@@ -60,7 +61,7 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
                  for k, v in model.state_dict().items()}
         atomic_save_safetensors(state, target / "model.safetensors", {"format": "pt"})
         shutil.copy(source / "config.json", target / "config.json")
-        card = (source / "README.md").read_text(encoding="utf-8")
+        card = with_purpose((source / "README.md").read_text(encoding="utf-8"), _run_degradation(runs, name))
         storage = ("float16 (PSNR change from rounding the float32 weights: "
                    f"{-loss_db:+.4f} dB on 8 held-out faces; loaded into float32 models as usual)"
                    if use_fp16 else f"float32 (float16 would cost {loss_db:.4f} dB)")
@@ -69,20 +70,37 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
         print(f"{name}: {source} -> {target} ({'fp16' if use_fp16 else 'fp32'}, fp16 cost {loss_db:.4f} dB)")
 
 
-def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path) -> None:
+def _run_degradation(runs: Path, name: str) -> str:
+    config = runs / RUN_FOLDERS.get(name, (name, ""))[0] / "train_config.json"
+    return json.loads(config.read_text(encoding="utf-8")).get("degradation", "bicubic") if config.is_file() else "bicubic"
+
+
+def with_purpose(card: str, degradation: str) -> str:
+    """The card with its "what it is for" paragraph (cards written by older trainers lack it) after the intro."""
+    if "**What it is for:**" in card:
+        return card
+    intro = card.index("A FaceSR-Hub 4x face super-resolution generator")
+    end = card.index("\n\n", intro)
+    return f"{card[:end]}\n\n{purpose_text(degradation)}{card[end:]}"
+
+
+def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path, heading: str = EVAL_HEADING,
+             names: list[str] | None = None) -> None:
     evaluation = json.loads(json_path.read_text(encoding="utf-8"))
     table = table_path.read_text(encoding="utf-8").split("\nwrote ")[0].strip()  # the report, not the file list
     evaluated = {row["name"] for row in evaluation["rows"]}
-    section = (f"{EVAL_HEADING}\n\nMeasured with `python -m facesr_hub.evaluate` on faces never used in training, "
+    section = (f"{heading}\n\nMeasured with `python -m facesr_hub.evaluate` on faces never used in training, "
                "every row on the same images in the same run (bicubic and Real-ESRGAN x4plus included):\n\n"
                f"{table}\n")
     if grid is not None:
         section += f"\nComparison grid of the same run: `{grid.name}` in the FaceSR-Hub repository.\n"
     for folder in sorted(p for p in out.iterdir() if (p / "README.md").is_file()):
+        if names is not None and folder.name not in names:
+            continue
         if folder.name not in evaluated:
             print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers", file=sys.stderr)
             continue
-        card = (folder / "README.md").read_text(encoding="utf-8").split(EVAL_HEADING)[0].rstrip()
+        card = (folder / "README.md").read_text(encoding="utf-8").split(heading)[0].rstrip()
         (folder / "README.md").write_text(f"{card}\n\n{section}", encoding="utf-8")
         print(f"{folder.name}: card updated")
 
@@ -99,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--json", type=Path, required=True)
     a.add_argument("--table", type=Path, required=True)
     a.add_argument("--grid", type=Path, default=None)
+    a.add_argument("--heading", default=EVAL_HEADING, help="section heading (a second table gets its own)")
+    a.add_argument("--names", nargs="+", default=None, help="only these bundled models' cards")
     for p in (b, a):
         p.add_argument("--out", type=Path, default=bundled_weights_dir())
     args = parser.parse_args(argv)
@@ -107,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                                      + (["fast-psnr"] if (args.runs / "fast" / "psnr-stage").is_dir() else []))
         bundle(args.runs, names, args.out, args.probe_data)
     else:
-        add_eval(args.json, args.table, args.grid, args.out)
+        add_eval(args.json, args.table, args.grid, args.out, args.heading, args.names)
     return 0
 
 
