@@ -5,7 +5,8 @@
 #    quiet machine);
 # 2. the CelebA official *test* partition (100 images by name hash), quality columns only;
 # 3. the same CelebA-HQ test faces with *realistic* inputs (data.realistic_degrade, degradation seed 0): the blind
-#    fast-real beside fast, bicubic and Real-ESRGAN x4plus; grid LR | bicubic | fast | fast-real | Real-ESRGAN | HR;
+#    fast-real (and its PSNR stage) beside fast, bicubic and Real-ESRGAN x4plus; grid LR | bicubic | fast |
+#    fast-real | fast-real-psnr | fast-psnr | Real-ESRGAN | HR;
 # 4. the CelebA test partition with realistic inputs, quality columns only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ data=${1:-../shared/data}
 out=docs/results
 mkdir -p "$out"
 models=()
-for name in fast fast-psnr fast-real residual-attention upsample upsample-fixed pixelshuffle-v1 pixelshuffle-v1-fixed \
+for name in fast fast-psnr fast-real fast-real-psnr residual-attention upsample upsample-fixed pixelshuffle-v1 pixelshuffle-v1-fixed \
             pixelshuffle-v2 pixelshuffle-v2-fixed quality; do
   [ -f "facesr_hub/weights/$name/config.json" ] && models+=(--model "$name")
 done
@@ -33,15 +34,15 @@ uv run python -m facesr_hub.evaluate --data "$data/celeba" --split test --limit 
   --json "$out/celeba-test.json" --grid "$out/celeba-test-grid.png" >"$out/celeba-test.md" &
 
 uv run python -m facesr_hub.evaluate --data "$data/celeba-hq-256" --split test --degradation realistic \
-  --degradation-seed 0 --model fast --model fast-real --baseline bicubic --baseline realesrgan --no-speed \
-  "${train_data[@]}" --grid-images 4 \
+  --degradation-seed 0 --model fast --model fast-real --model fast-real-psnr --model fast-psnr \
+  --baseline bicubic --baseline realesrgan --no-speed "${train_data[@]}" --grid-images 4 \
   --json "$out/celeba-hq-test-realistic.json" --grid "$out/celeba-hq-test-realistic-grid.png" \
   >"$out/celeba-hq-test-realistic.md"
 wait
 
 uv run python -m facesr_hub.evaluate --data "$data/celeba" --split test --limit 100 --degradation realistic \
-  --degradation-seed 0 --model fast --model fast-real --baseline bicubic --baseline realesrgan --no-speed \
-  --train-data "$data/celeba" --grid-images 3 \
+  --degradation-seed 0 --model fast --model fast-real --model fast-real-psnr --model fast-psnr \
+  --baseline bicubic --baseline realesrgan --no-speed --train-data "$data/celeba" --grid-images 3 \
   --json "$out/celeba-test-realistic.json" --grid "$out/celeba-test-realistic-grid.png" \
   >"$out/celeba-test-realistic.md"
 cat "$out/celeba-test.md" "$out/celeba-hq-test-realistic.md" "$out/celeba-test-realistic.md"

@@ -24,8 +24,9 @@ from facesr_hub.fileio import atomic_save_safetensors
 from facesr_hub.hub import purpose_text
 from facesr_hub.metrics import psnr
 
-#: bundled name -> folder inside a run directory (``fast-psnr`` is the PSNR stage of the ``fast`` run).
-RUN_FOLDERS = {"fast-psnr": ("fast", "psnr-stage")}
+#: bundled name -> folder inside a run directory (``X-psnr`` is the PSNR stage of the ``X`` run: the app's fidelity
+#: slider blends the two).
+RUN_FOLDERS = {"fast-psnr": ("fast", "psnr-stage"), "fast-real-psnr": ("fast-real", "psnr-stage")}
 EVAL_HEADING = "## Held-out evaluation"
 #: Largest PSNR drop (dB) float16 storage may cost before the weights stay float32.
 MAX_FP16_LOSS_DB = 0.01
