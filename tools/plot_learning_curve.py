@@ -1,6 +1,10 @@
 """Plot validation PSNR and LPIPS-alex against step and images seen for training runs, beside bicubic.
 
     uv run python tools/plot_learning_curve.py RUN_DIR [RUN_DIR ...] --out docs/results/learning-curve.png
+    uv run python tools/plot_learning_curve.py runs/fast+runs/fast-2 --out ...   # a run continued by another
+
+``A+B`` chains segments: B was started (``--init-from``) from A's PSNR-stage weights, so B's steps and images are
+drawn from A's PSNR -> GAN switch on (A's own GAN stage stays on the plot as the branch it was).
 
 Reads each run's TensorBoard scalars (``val/psnr``, ``val/lpips_alex``) and its ``train_config.json`` (batch sizes
 per stage, for "images seen"; the PSNR -> GAN switch is drawn as a dotted line). Bicubic is scored on the same
@@ -50,9 +54,23 @@ def _pixel_steps(run: Path) -> int:
     return TrainState(**json.loads(states[-1].read_text())).pixel_steps if states else 0
 
 
-def plot(runs: list[Path], out: Path) -> None:
+def _segments(chains: list[str]) -> list[tuple[Path, int, int, int]]:
+    """(run, colour index, step offset, images-seen offset) per segment of each ``A+B+...`` chain."""
+    segments = []
+    for index, chain in enumerate(chains):
+        step_offset = seen_offset = 0
+        for run in map(Path, chain.split("+")):
+            segments.append((run, index, step_offset, seen_offset))
+            config = json.loads((run / "train_config.json").read_text())
+            pixel_steps = _pixel_steps(run)
+            step_offset += pixel_steps
+            seen_offset += _images_seen(pixel_steps, config, pixel_steps)
+    return segments
+
+
+def plot(chains: list[str], out: Path) -> None:
     figure, axes = plt.subplots(2, 2, figsize=(12, 7.5), constrained_layout=True)
-    for index, run in enumerate(runs):
+    for run, index, step_offset, seen_offset in _segments(chains):
         config = json.loads((run / "train_config.json").read_text())
         pixel_steps = _pixel_steps(run)
         colour = f"C{index}"
@@ -61,16 +79,18 @@ def plot(runs: list[Path], out: Path) -> None:
             points = _scalars(run, tag)
             if not points:
                 continue
-            steps, values = zip(*points)
-            seen = [_images_seen(s, config, pixel_steps) for s in steps]
+            own_steps, values = zip(*points)
+            steps = [step_offset + s for s in own_steps]
+            seen = [seen_offset + _images_seen(s, config, pixel_steps) for s in own_steps]
             key = "psnr" if "psnr" in tag else "lpips_alex"
             for column, xs in enumerate((steps, seen)):
                 axis = axes[row][column]
-                axis.plot(xs, values, "o-", color=colour, label=f"{run.name} ({config['degradation']} inputs)")
+                axis.plot(xs, values, "s-" if step_offset else "o-", color=colour, label=f"{run.name} ({config['degradation']} inputs)")
                 axis.axhline(bicubic[key], color=colour, linestyle="--", linewidth=1,
                              label=f"bicubic on {run.name}'s val inputs")
                 if pixel_steps:
-                    switch = pixel_steps if column == 0 else _images_seen(pixel_steps, config, pixel_steps)
+                    switch = (step_offset + pixel_steps if column == 0
+                              else seen_offset + _images_seen(pixel_steps, config, pixel_steps))
                     axis.axvline(switch, color=colour, linestyle=":", linewidth=1)
                 axis.set_xlabel("step" if column == 0 else "images seen")
                 axis.set_ylabel(label)
@@ -83,7 +103,7 @@ def plot(runs: list[Path], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("runs", nargs="+", help="run folders; A+B for a run B continued from A's PSNR stage")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)

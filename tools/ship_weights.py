@@ -50,7 +50,9 @@ def _fp16_cost_db(model: torch.nn.Module, probe_root: Path, count: int = 8) -> f
     return full - rounded
 
 
-def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
+def bundle(runs: Path, names: list[str], out: Path, probe_root: Path, history: dict[str, str] | None = None) -> None:
+    """Copy each named run folder into ``out/<name>``; ``history[name]`` (what came before this run, e.g. the run
+    its ``--init-from`` weights came from) goes into the card, since the run's own card only knows its own steps."""
     for name in names:
         source = _run_folder(runs, name)
         model = load_generator(source, device="cpu")
@@ -66,7 +68,10 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path) -> None:
         storage = ("float16 (PSNR change from rounding the float32 weights: "
                    f"{-loss_db:+.4f} dB on 8 held-out faces; loaded into float32 models as usual)"
                    if use_fp16 else f"float32 (float16 would cost {loss_db:.4f} dB)")
-        card = card.split(EVAL_HEADING)[0].rstrip() + f"\n\n## Bundled copy\n\n- **weights stored as**: {storage}\n"
+        card = card.split(EVAL_HEADING)[0].rstrip()
+        if history and name in history:
+            card += f"\n\n## Training history\n\n{history[name]}"
+        card += f"\n\n## Bundled copy\n\n- **weights stored as**: {storage}\n"
         (target / "README.md").write_text(card, encoding="utf-8")
         print(f"{name}: {source} -> {target} ({'fp16' if use_fp16 else 'fp32'}, fp16 cost {loss_db:.4f} dB)")
 
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--names", nargs="+", default=None, help="default: every run folder, plus fast-psnr")
     b.add_argument("--probe-data", type=Path, default=Path("../shared/data/celeba-hq-256"),
                    help="held-out faces for the float16 check")
+    b.add_argument("--history", action="append", default=[], metavar="NAME=TEXT",
+                   help="a 'Training history' paragraph for NAME's card (e.g. the runs before its --init-from)")
     a = sub.add_parser("add-eval")
     a.add_argument("--json", type=Path, required=True)
     a.add_argument("--table", type=Path, required=True)
@@ -126,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bundle":
         names = args.names or sorted([p.name for p in args.runs.iterdir() if (p / "model").is_dir()]
                                      + (["fast-psnr"] if (args.runs / "fast" / "psnr-stage").is_dir() else []))
-        bundle(args.runs, names, args.out, args.probe_data)
+        if malformed := [item for item in args.history if "=" not in item]:
+            parser.error(f"--history wants NAME=TEXT, got {malformed}")
+        history = dict(item.split("=", 1) for item in args.history)
+        if unknown := sorted(set(history) - set(names)):
+            parser.error(f"--history names models that are not bundled now: {unknown}")
+        bundle(args.runs, names, args.out, args.probe_data, history)
     else:
         add_eval(args.json, args.table, args.grid, args.out, args.heading, args.names)
     return 0

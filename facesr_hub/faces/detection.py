@@ -92,7 +92,7 @@ class FaceDetector:
         rects, scores, _ = self._detector.run(search, upsample, self.min_score)
         # 2. landmarks on the full-resolution image, from the box mapped back to it
         faces = []
-        for rect, score in zip(rects, scores):
+        for rect, score in zip(rects, scores, strict=True):
             box = tuple(v / shrink for v in (rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1))
             full_rect = dlib.rectangle(round(box[0]), round(box[1]), round(box[2]) - 1, round(box[3]) - 1)
             shape = self._landmarks(image, full_rect)
