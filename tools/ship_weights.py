@@ -64,7 +64,7 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path, history: d
                  for k, v in model.state_dict().items()}
         atomic_save_safetensors(state, target / "model.safetensors", {"format": "pt"})
         shutil.copy(source / "config.json", target / "config.json")
-        card = with_purpose((source / "README.md").read_text(encoding="utf-8"), _run_degradation(runs, name))
+        card = with_purpose(renamed((source / "README.md").read_text(encoding="utf-8"), name), _run_degradation(runs, name))
         storage = ("float16 (PSNR change from rounding the float32 weights: "
                    f"{-loss_db:+.4f} dB on 8 held-out faces; loaded into float32 models as usual)"
                    if use_fp16 else f"float32 (float16 would cost {loss_db:.4f} dB)")
@@ -79,6 +79,15 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path, history: d
 def _run_degradation(runs: Path, name: str) -> str:
     config = runs / RUN_FOLDERS.get(name, (name, ""))[0] / "train_config.json"
     return json.loads(config.read_text(encoding="utf-8")).get("degradation", "bicubic") if config.is_file() else "bicubic"
+
+
+def renamed(card: str, name: str) -> str:
+    """The card under its bundled name: the trainer names a card after its run folder (``runs/fast-2`` -> "fast-2")."""
+    old = next(line[2:].strip() for line in card.splitlines() if line.startswith("# "))
+    for before, after in ((f"- name: {old}\n", f"- name: {name}\n"), (f"# {old}\n", f"# {name}\n"),
+                          (f'load_generator("{old}")', f'load_generator("{name}")')):
+        card = card.replace(before, after)
+    return card
 
 
 def with_purpose(card: str, degradation: str) -> str:
