@@ -54,15 +54,16 @@ def _pixel_steps(run: Path) -> int:
     return TrainState(**json.loads(states[-1].read_text())).pixel_steps if states else 0
 
 
-def _segments(chains: list[str]) -> list[tuple[Path, int, int, int]]:
-    """(run, colour index, step offset, images-seen offset) per segment of each ``A+B+...`` chain."""
+def _segments(chains: list[str]) -> list[tuple[Path, dict, int, int, int, int]]:
+    """(run, its config, its PSNR steps, colour index, step offset, images-seen offset) per segment of each
+    ``A+B+...`` chain."""
     segments = []
     for index, chain in enumerate(chains):
         step_offset = seen_offset = 0
         for run in map(Path, chain.split("+")):
-            segments.append((run, index, step_offset, seen_offset))
             config = json.loads((run / "train_config.json").read_text())
             pixel_steps = _pixel_steps(run)
+            segments.append((run, config, pixel_steps, index, step_offset, seen_offset))
             step_offset += pixel_steps
             seen_offset += _images_seen(pixel_steps, config, pixel_steps)
     return segments
@@ -70,9 +71,7 @@ def _segments(chains: list[str]) -> list[tuple[Path, int, int, int]]:
 
 def plot(chains: list[str], out: Path) -> None:
     figure, axes = plt.subplots(2, 2, figsize=(12, 7.5), constrained_layout=True)
-    for run, index, step_offset, seen_offset in _segments(chains):
-        config = json.loads((run / "train_config.json").read_text())
-        pixel_steps = _pixel_steps(run)
+    for run, config, pixel_steps, index, step_offset, seen_offset in _segments(chains):
         colour = f"C{index}"
         bicubic = _bicubic(config)
         for row, (tag, label) in enumerate((("val/psnr", "PSNR (dB)"), ("val/lpips_alex", "LPIPS-alex (lower better)"))):
@@ -85,7 +84,8 @@ def plot(chains: list[str], out: Path) -> None:
             key = "psnr" if "psnr" in tag else "lpips_alex"
             for column, xs in enumerate((steps, seen)):
                 axis = axes[row][column]
-                axis.plot(xs, values, "s-" if step_offset else "o-", color=colour, label=f"{run.name} ({config['degradation']} inputs)")
+                axis.plot(xs, values, "s-" if step_offset else "o-", color=colour,
+                          label=f"{run.name} ({config['degradation']} inputs)")
                 axis.axhline(bicubic[key], color=colour, linestyle="--", linewidth=1,
                              label=f"bicubic on {run.name}'s val inputs")
                 if pixel_steps:
