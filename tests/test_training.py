@@ -250,6 +250,22 @@ def test_realistic_fine_tune_from_a_saved_model_uses_gan_stage_batches(celeba, t
     assert any(not torch.equal(start[k], final[k]) for k in final)
 
 
+def test_multi_layer_perceptual_loss_trains_and_is_stated_in_the_card(celeba, tmp_path):
+    argv = ["--data", str(celeba), "--output-dir", str(tmp_path), "--arch-kwargs", json.dumps(TINY_ARCH_KWARGS),
+            "--batch-size", "2", "--patch-size", "32", "--pixel-steps", "0", "--gan-steps", "2", "--val-images", "0",
+            "--perceptual-layers", "conv1_2", "conv3_3", "--perceptual-layer-weights", "0.5", "2"]
+    config = config_from_args(argv)
+    trainer = Trainer(config, load_train_data(config))
+    perceptual = trainer.objectives.perceptual
+    assert perceptual.layers == ("conv1_2", "conv3_3") and perceptual.layer_weights == (0.5, 2.0)
+    start = {k: v.clone() for k, v in trainer.bare_generator.state_dict().items()}
+    result = trainer.run()
+    assert "VGG16 perceptual (0.5 x conv1_2, 2 x conv3_3)" in (result.final_dir / "README.md").read_text()
+    final = load_generator(result.final_dir, device="cpu").state_dict()
+    assert any(not torch.equal(start[k], final[k]) for k in final)
+    assert TrainConfig.from_dict(json.loads((tmp_path / "train_config.json").read_text())) == config
+
+
 def test_init_from_another_architecture_is_refused(celeba, tmp_path):
     base = train(tiny_config(celeba, tmp_path / "base", gan_steps=0))
     config = tiny_config(celeba, tmp_path / "other", init_from=str(base.final_dir),
@@ -264,6 +280,11 @@ def test_init_from_another_architecture_is_refused(celeba, tmp_path):
     (["--degradation", "realistic", "--degradation-kwargs", '{"blur_prob": 2}'], "blur_prob must be in [0, 1]"),
     (["--gan-patch-size", "30"], "--gan-patch-size must be a multiple of 4"),
     (["--gan-batch-size", "0"], "--gan-batch-size must be >= 1"),
+    (["--perceptual-layers", "conv9_9"], "invalid choice"),
+    (["--perceptual-layers", "conv1_2", "conv1_2"], "--perceptual-layers must be distinct"),
+    (["--perceptual-layers", "conv1_2", "conv5_3", "--perceptual-layer-weights", "1"],
+     "--perceptual-layer-weights must be 2 numbers"),
+    (["--perceptual-layer-weights", "-1"], "--perceptual-layer-weights must be 1 numbers >= 0"),
 ])
 def test_new_options_give_clear_usage_errors(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -40,10 +40,19 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
     }
     if not psnr_only:
         disc = config.discriminator + (" (conditional on LR)" if config.conditional_d else "")
-        training["losses"] = (f"{config.pixel_weight} x L1 + {config.perceptual_weight} x VGG16 perceptual + "
-                              f"{config.gan_weight} x {config.gan_loss} GAN vs {disc} discriminator")
+        training["losses"] = (f"{config.pixel_weight} x L1 + {config.perceptual_weight} x VGG16 perceptual "
+                              f"({perceptual_layers(config)}) + {config.gan_weight} x {config.gan_loss} GAN vs "
+                              f"{disc} discriminator")
     if state.planned_by_time:
         training["budget"] = (f"{config.max_minutes} min (step counts planned from measured speed, so not "
                               "bit-reproducible)")
     return CardInfo(model_name=name, data=data.sources, training=training, metrics=metrics,
                     val_images=0 if data.val is None else len(data.val), stage=stage, degradation=config.degradation)
+
+
+def perceptual_layers(config: TrainConfig) -> str:
+    """The perceptual loss's VGG16 layers as a card states them: ``conv5_3``, or ``0.1 x conv1_2, ..., 1 x conv5_3``."""
+    weights = config.perceptual_layer_weights
+    if weights is None:
+        return ", ".join(config.perceptual_layers)
+    return ", ".join(f"{w:g} x {name}" for w, name in zip(weights, config.perceptual_layers, strict=True))

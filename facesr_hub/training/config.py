@@ -7,6 +7,9 @@ GAN-stage loss weights, and why:
 - ``pixel_weight = 1.0``: ESRGAN drops L1 to 0.01, but our GAN stage is short and the models are small; keeping
   L1 at full weight (as Real-ESRGAN does) anchors colours and keeps PSNR from collapsing while detail grows.
 - ``perceptual_weight = 1.0``: VGG feature loss, the main source of sharpness (ESRGAN and Real-ESRGAN both use 1).
+- ``perceptual_layers = ("conv5_3",)``: VGG16's counterpart of ESRGAN's single deep layer. Real-ESRGAN's choice,
+  ``conv1_2 conv2_2 conv3_3 conv4_3 conv5_3`` weighted ``0.1 0.1 1 1 1``, also matches edges and fine texture,
+  which is what LPIPS's shallow layers weigh most.
 - ``gan_weight = 0.05``: between ESRGAN's 0.005 and Real-ESRGAN's 0.1. Faces show GAN artefacts (teeth, eyes)
   quickly, and a spectral-norm PatchGAN gives strong gradients; 0.05 adds texture without the artefacts that 0.1
   gave in short runs, where 0.005 hardly moves the PSNR model.
@@ -25,6 +28,7 @@ from typing import Any
 from ..data.degradations import DEGRADATIONS, DegradationConfig
 from ..discriminators import DISCRIMINATORS
 from ..generators import GENERATORS
+from ..losses import VGG16_CONV_LAYERS
 
 GAN_LOSSES = ("vanilla", "hinge", "relativistic")
 HR_SOURCES = ("native", "resized")
@@ -78,6 +82,8 @@ class TrainConfig:
     # Losses (GAN stage; the PSNR stage is pixel L1 only).
     pixel_weight: float = 1.0
     perceptual_weight: float = 1.0
+    perceptual_layers: list[str] = field(default_factory=lambda: ["conv5_3"])
+    perceptual_layer_weights: list[float] | None = None  # one per layer; None = all 1
     gan_weight: float = 0.05
     gan_loss: str = "relativistic"
     discriminator: str = "patchgan"
@@ -146,6 +152,17 @@ class TrainConfig:
                      "val_images", "grid_images"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        self.perceptual_layers = [str(name) for name in self.perceptual_layers]
+        unknown = [name for name in self.perceptual_layers if name not in VGG16_CONV_LAYERS]
+        if not self.perceptual_layers or unknown or len(set(self.perceptual_layers)) != len(self.perceptual_layers):
+            raise ValueError(f"--perceptual-layers must be distinct names from {list(VGG16_CONV_LAYERS)}, "
+                             f"got {self.perceptual_layers}")
+        if self.perceptual_layer_weights is not None:
+            self.perceptual_layer_weights = [float(w) for w in self.perceptual_layer_weights]
+            if len(self.perceptual_layer_weights) != len(self.perceptual_layers) or any(
+                    not w >= 0 for w in self.perceptual_layer_weights):
+                raise ValueError(f"--perceptual-layer-weights must be {len(self.perceptual_layers)} numbers >= 0 "
+                                 f"(one per --perceptual-layers entry), got {self.perceptual_layer_weights}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
         for name in ("val_every", "log_every", "save_every", "keep_checkpoints"):
@@ -300,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pixel-weight", type=float, default=d["pixel_weight"].default, help="L1 weight")
     g.add_argument("--perceptual-weight", type=float, default=d["perceptual_weight"].default,
                    help="VGG16 feature loss weight; 0 disables")
+    g.add_argument("--perceptual-layers", nargs="+", default=d["perceptual_layers"].default_factory(),
+                   choices=list(VGG16_CONV_LAYERS), metavar="LAYER",
+                   help="VGG16 conv layers (pre-ReLU) the perceptual loss compares, e.g. conv1_2 conv2_2 conv3_3 "
+                        "conv4_3 conv5_3 (Real-ESRGAN's set)")
+    g.add_argument("--perceptual-layer-weights", nargs="+", type=float, default=None, metavar="W",
+                   help="one weight per --perceptual-layers entry (Real-ESRGAN: 0.1 0.1 1 1 1); default all 1")
     g.add_argument("--gan-weight", type=float, default=d["gan_weight"].default, help="adversarial loss weight")
     g.add_argument("--gan-loss", default=d["gan_loss"].default, choices=GAN_LOSSES)
     g.add_argument("--discriminator", default=d["discriminator"].default, choices=sorted(DISCRIMINATORS))

@@ -41,7 +41,8 @@ class Objectives:
         self.conditional = config.conditional_d
         self.perceptual = None
         if config.uses_gan and config.perceptual_weight > 0:
-            self.perceptual = PerceptualLoss(device=device)
+            self.perceptual = PerceptualLoss(layers=config.perceptual_layers,
+                                             weights=config.perceptual_layer_weights, device=device)
         self.adversarial = AdversarialLoss(config.gan_loss) if config.uses_gan else None
 
 
