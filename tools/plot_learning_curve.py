@@ -2,9 +2,11 @@
 
     uv run python tools/plot_learning_curve.py RUN_DIR [RUN_DIR ...] --out docs/results/learning-curve.png
     uv run python tools/plot_learning_curve.py runs/fast+runs/fast-2 --out ...   # a run continued by another
+    uv run python tools/plot_learning_curve.py runs/fast+runs/fast-2++runs/fast-3 --out ...
 
 ``A+B`` chains segments: B was started (``--init-from``) from A's PSNR-stage weights, so B's steps and images are
-drawn from A's PSNR -> GAN switch on (A's own GAN stage stays on the plot as the branch it was).
+drawn from A's PSNR -> GAN switch on (A's own GAN stage stays on the plot as the branch it was). ``A++B``: B was
+started from A's final (GAN-stage) weights and continues A's GAN stage, so it is drawn from A's last step on.
 
 Reads each run's TensorBoard scalars (``val/psnr``, ``val/lpips_alex``) and its ``train_config.json`` (batch sizes
 per stage, for "images seen"; the PSNR -> GAN switch is drawn as a dotted line). Bicubic is scored on the same
@@ -49,23 +51,44 @@ def _bicubic(config: dict) -> dict[str, float]:
     return {k: float(scores[k].mean()) for k in ("psnr", "lpips_alex")}
 
 
-def _pixel_steps(run: Path) -> int:
+def _steps(run: Path) -> tuple[int, int]:
+    """(PSNR-stage steps, all steps) of ``run``'s last checkpoint."""
     states = sorted((run / "checkpoints").glob("checkpoint-*/trainer_state.json"))
-    return TrainState(**json.loads(states[-1].read_text())).pixel_steps if states else 0
+    if not states:
+        return 0, 0
+    state = TrainState(**json.loads(states[-1].read_text()))
+    return state.pixel_steps, state.step
+
+
+def _links(chain: str) -> list[tuple[str, Path]]:
+    """``A+B++C`` -> [("", A), ("+", B), ("++", C)]: each run with how it continues the one before it."""
+    links, link = [], ""
+    for part in chain.split("+"):
+        if part:
+            links.append((link, Path(part)))
+            link = "+"
+        else:
+            link = "++"
+    return links
 
 
 def _segments(chains: list[str]) -> list[tuple[Path, dict, int, int, int, int]]:
     """(run, its config, its PSNR steps, colour index, step offset, images-seen offset) per segment of each
-    ``A+B+...`` chain."""
+    ``A+B++C...`` chain."""
     segments = []
     for index, chain in enumerate(chains):
         step_offset = seen_offset = 0
-        for run in map(Path, chain.split("+")):
+        previous: tuple[dict, int, int] | None = None  # config, PSNR steps, all steps of the segment before
+        for link, run in _links(chain):
+            if previous is not None:
+                config, pixel_steps, steps = previous
+                continued = steps if link == "++" else pixel_steps
+                step_offset += continued
+                seen_offset += _images_seen(continued, config, pixel_steps)
             config = json.loads((run / "train_config.json").read_text())
-            pixel_steps = _pixel_steps(run)
+            pixel_steps, steps = _steps(run)
             segments.append((run, config, pixel_steps, index, step_offset, seen_offset))
-            step_offset += pixel_steps
-            seen_offset += _images_seen(pixel_steps, config, pixel_steps)
+            previous = (config, pixel_steps, steps)
     return segments
 
 
@@ -103,7 +126,8 @@ def plot(chains: list[str], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="+", help="run folders; A+B for a run B continued from A's PSNR stage")
+    parser.add_argument("runs", nargs="+",
+                        help="run folders; A+B: B continued from A's PSNR stage; A++B: from A's final weights")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
