@@ -260,7 +260,9 @@ def test_multi_layer_perceptual_loss_trains_and_is_stated_in_the_card(celeba, tm
     assert perceptual.layers == ("conv1_2", "conv3_3") and perceptual.layer_weights == (0.5, 2.0)
     start = {k: v.clone() for k, v in trainer.bare_generator.state_dict().items()}
     result = trainer.run()
-    assert "VGG16 perceptual (0.5 x conv1_2, 2 x conv3_3)" in (result.final_dir / "README.md").read_text()
+    card = (result.final_dir / "README.md").read_text()
+    assert "VGG16 perceptual (0.5 x conv1_2, 2 x conv3_3)" in card
+    assert "no PSNR stage in this run (GAN stage only, from random weights); GAN stage 2 steps" in card
     final = load_generator(result.final_dir, device="cpu").state_dict()
     assert any(not torch.equal(start[k], final[k]) for k in final)
     assert TrainConfig.from_dict(json.loads((tmp_path / "train_config.json").read_text())) == config

@@ -17,10 +17,13 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
     """Card contents for the ``"psnr"``-stage model or the ``"gan"`` (final) model of a run, as it stands now."""
     psnr_only = stage == "psnr"
     gan_text = f"; GAN stage {state.gan_steps} steps (lr {config.gan_lr}, discriminator lr {config.d_lr})"
+    # A GAN-only run (--pixel-fraction 0) continues weights that had their PSNR stage elsewhere: say so, not "0 steps".
+    psnr_text = (f"PSNR stage {state.pixel_steps} steps (L1, lr {config.lr})" if state.pixel_steps or psnr_only
+                 else f"no PSNR stage in this run (GAN stage only, from {config.init_from or 'random weights'})")
     trained, planned = ((min(state.step, state.pixel_steps), state.pixel_steps) if psnr_only
                         else (state.step, state.total_steps))
     training: dict[str, Any] = {
-        "stages": f"PSNR stage {state.pixel_steps} steps (L1, lr {config.lr})" + ("" if psnr_only else gan_text),
+        "stages": psnr_text + ("" if psnr_only else gan_text),
         "steps trained": f"{trained} of {planned}",
         "batch": f"{config.batch_size} x {num_processes} process(es), HR patches {config.patch_size}px with random "
                  "horizontal flips" + ("" if psnr_only or not config.gan_batch_size and not config.gan_patch_size
