@@ -55,6 +55,19 @@ class PixelLoss(nn.Module):
         return pixel_loss(sr, hr, kind=self.kind, eps=self.eps)
 
 
+def check_perceptual_layers(layers: Sequence[str], weights: Sequence[float] | None, *, layers_name: str = "layers",
+                            weights_name: str = "weights") -> None:
+    """Raise ValueError unless ``layers`` are distinct VGG16 conv names (at least one) and ``weights`` (None = all
+    1) are one number >= 0 per layer; ``*_name`` say how the caller calls them (e.g. the CLI flags)."""
+    unknown = [name for name in layers if name not in VGG16_CONV_LAYERS]
+    if not layers or unknown or len(set(layers)) != len(layers):
+        raise ValueError(f"{layers_name} must be distinct names from {list(VGG16_CONV_LAYERS)} (at least one), "
+                         f"got {list(layers)}")
+    if weights is not None and (len(weights) != len(layers) or any(not w >= 0 for w in weights)):
+        raise ValueError(f"{weights_name} must be {len(layers)} numbers >= 0 (one per {layers_name} entry), "
+                         f"got {list(weights)}")
+
+
 class PerceptualLoss(nn.Module):
     """Weighted distance between frozen VGG16 conv features (pre-ReLU) of SR and HR, ESRGAN-style.
 
@@ -68,13 +81,7 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         layers = tuple(layers)
         weights = tuple(weights) if weights is not None else (1.0,) * len(layers)
-        if not layers:
-            raise ValueError("layers must name at least one VGG16 conv layer")
-        unknown = [name for name in layers if name not in VGG16_CONV_LAYERS]
-        if unknown or len(set(layers)) != len(layers):
-            raise ValueError(f"layers must be distinct names from {list(VGG16_CONV_LAYERS)}, got {layers}")
-        if len(weights) != len(layers) or any(w < 0 for w in weights):
-            raise ValueError(f"weights must be {len(layers)} non-negative numbers, got {weights}")
+        check_perceptual_layers(layers, weights)
         if criterion not in CRITERIA:
             raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
         self.layers, self.layer_weights, self.criterion = layers, weights, criterion

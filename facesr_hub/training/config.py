@@ -28,7 +28,7 @@ from typing import Any
 from ..data.degradations import DEGRADATIONS, DegradationConfig
 from ..discriminators import DISCRIMINATORS
 from ..generators import GENERATORS
-from ..losses import VGG16_CONV_LAYERS
+from ..losses import VGG16_CONV_LAYERS, check_perceptual_layers
 
 GAN_LOSSES = ("vanilla", "hinge", "relativistic")
 HR_SOURCES = ("native", "resized")
@@ -153,16 +153,10 @@ class TrainConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         self.perceptual_layers = [str(name) for name in self.perceptual_layers]
-        unknown = [name for name in self.perceptual_layers if name not in VGG16_CONV_LAYERS]
-        if not self.perceptual_layers or unknown or len(set(self.perceptual_layers)) != len(self.perceptual_layers):
-            raise ValueError(f"--perceptual-layers must be distinct names from {list(VGG16_CONV_LAYERS)}, "
-                             f"got {self.perceptual_layers}")
         if self.perceptual_layer_weights is not None:
             self.perceptual_layer_weights = [float(w) for w in self.perceptual_layer_weights]
-            if len(self.perceptual_layer_weights) != len(self.perceptual_layers) or any(
-                    not w >= 0 for w in self.perceptual_layer_weights):
-                raise ValueError(f"--perceptual-layer-weights must be {len(self.perceptual_layers)} numbers >= 0 "
-                                 f"(one per --perceptual-layers entry), got {self.perceptual_layer_weights}")
+        check_perceptual_layers(self.perceptual_layers, self.perceptual_layer_weights,
+                                layers_name="--perceptual-layers", weights_name="--perceptual-layer-weights")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
         for name in ("val_every", "log_every", "save_every", "keep_checkpoints"):
