@@ -31,6 +31,7 @@ from facesr_hub.data import (
     pixel_hash,
     prepare_hr,
     random_hr_batch,
+    source_image_weights,
     to_hr,
     flatten_to_rgb,
 )
@@ -402,6 +403,39 @@ def test_random_hr_batch_is_deterministic_per_seed():
     whole = random_hr_batch(images, 2, 32, generator=torch.Generator().manual_seed(0))
     assert whole.shape == (2, 3, 32, 32)
     assert degrade(batch(3)).shape == (8, 3, 4, 4)
+
+
+def test_source_image_weights_give_each_source_its_share_whatever_its_size():
+    origins = [0] * 90 + [1] * 10  # a big folder and a small one
+    weights = source_image_weights(origins, [1.0, 1.0])
+    assert weights.shape == (100,)
+    assert float(weights[:90].sum()) == pytest.approx(float(weights[90:].sum()))  # half the draws each
+    assert torch.equal(weights[:90], weights[:1].expand(90))  # uniform within a source
+    images = _position_coded_images(count=100, size=16)
+    batch = random_hr_batch(images, 4000, 16, generator=torch.Generator().manual_seed(0), image_weights=weights)
+    from_small = ((batch[:, 2, 0, 0] * 255).round() >= 90).float().mean()
+    assert 0.45 < float(from_small) < 0.55  # uniform by image would give 0.10
+    only_small = source_image_weights(origins, [0.0, 3.0])
+    batch = random_hr_batch(images, 200, 16, generator=torch.Generator().manual_seed(1), image_weights=only_small)
+    assert ((batch[:, 2] * 255).round() >= 90).all()
+    again = random_hr_batch(images, 200, 16, generator=torch.Generator().manual_seed(1), image_weights=only_small)
+    assert torch.equal(batch, again)
+
+
+@pytest.mark.parametrize("origins, weights, message", [
+    ([0, 1], [1.0, -1.0], "must be >= 0"),
+    ([0, 1], [0.0, 0.0], "positive sum"),
+    ([0, 2], [1.0, 1.0], "must index the 2 sources"),
+    ([0, 0], [1.0, 1.0], r"sources \[1\] have a positive weight but no images"),
+])
+def test_source_image_weights_refuse_bad_input(origins, weights, message):
+    with pytest.raises(ValueError, match=message):
+        source_image_weights(origins, weights)
+
+
+def test_random_hr_batch_refuses_weights_of_the_wrong_length():
+    with pytest.raises(ValueError, match=r"image_weights must be \(2,\)"):
+        random_hr_batch(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), 4, 16, image_weights=torch.ones(3))
 
 
 @pytest.mark.parametrize("patch_size", [0, 14, 36])

@@ -3,6 +3,7 @@ guard, time budgets, data errors and --push-to-hub through the local test Hub.""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -219,6 +220,47 @@ def test_native_training_cache_keeps_celeba_at_178px_and_validation_at_256(celeb
     assert data.val is not None and data.val.shape[-2:] == (256, 256)  # the evaluation protocol is unchanged
     resized = load_train_data(tiny_config(celeba, tmp_path, hr_source="resized"))
     assert resized.train_sizes is None
+
+
+def test_source_weights_reach_the_batches_and_the_card(celeba, tmp_path, monkeypatch):
+    red = tmp_path / "red"  # a plain folder (hash split) of flat red faces: a crop shows which root it came from
+    red.mkdir()
+    for i in range(12):
+        Image.new("RGB", (200, 200), (250, 10, 10)).save(red / f"red_{i:02d}.png")
+    config = dataclasses.replace(tiny_config(celeba, tmp_path / "run"), data=[str(celeba), str(red)],
+                                 source_weights=[0, 1])
+    data = load_train_data(config)
+    assert data.train_weights is not None and data.train_weights.shape == (data.train.shape[0],)
+    assert torch.equal(data.train_weights[:6], torch.zeros(6, dtype=torch.float64))  # celeba's 6: never drawn
+    import facesr_hub.training.trainer as trainer_module
+
+    seen: list[torch.Tensor] = []
+    real_batch = trainer_module.training_batch
+
+    def spy(*args, **kwargs):  # the real batch function, recording what the trainer trains on
+        lr, hr = real_batch(*args, **kwargs)
+        seen.append(hr)
+        return lr, hr
+
+    monkeypatch.setattr(trainer_module, "training_batch", spy)
+    result = Trainer(config, data).run()
+    assert seen and all(float(hr[:, 0].mean()) > 0.9 and float(hr[:, 1].mean()) < 0.1 for hr in seen)
+    card = (result.final_dir / "README.md").read_text()
+    assert f"by source, relative weights {celeba.name} 0, red 1" in card
+    assert json.loads((tmp_path / "run" / "train_config.json").read_text())["source_weights"] == [0.0, 1.0]
+    uniform = Trainer(tiny_config(celeba, tmp_path / "uniform"), load_train_data(tiny_config(celeba, tmp_path)))
+    assert uniform.data.train_weights is None
+
+
+@pytest.mark.parametrize("weights, message", [
+    ([1.0], "one weight per --data root"),
+    ([1.0, -1.0], "--source-weights must be >= 0"),
+])
+def test_source_weights_are_checked_against_the_roots(tmp_path, weights, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(data=["a", "b"], output_dir=str(tmp_path), source_weights=weights)
+    with pytest.raises(ValueError, match="distinct --data roots"):
+        TrainConfig(data=["a", "./a"], output_dir=str(tmp_path), source_weights=[1, 1])
 
 
 def test_realistic_fine_tune_from_a_saved_model_uses_gan_stage_batches(celeba, tmp_path):

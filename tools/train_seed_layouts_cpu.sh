@@ -5,6 +5,9 @@
 # Each job gets one thread (two one-thread jobs do more work on this 2-core machine than one two-thread job).
 # Small patches keep a step cheap: the pixel-shuffle layouts cost 56-82 GMACs per 64x64 input, so they train on 64-px
 # HR patches (16-px LR); the convolutions and the attention see the same local statistics at any input size.
+# INIT_FROM=DIR continues each layout from DIR/NAME (e.g. facesr_hub/weights): a warm restart (fresh warm-up +
+# cosine) that adds MINUTES to the budget a layout already had, as tools/continue_cpu_runs.sh does for `fast`.
+# SEED=N (default 0) seeds the batches; give a continuation a new one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -12,6 +15,8 @@ minutes=${2:-20}
 jobs=${3:-2}
 shift $(( $# > 3 ? 3 : $# ))
 data=${FACESR_DATA:-../shared/data}
+init_from=${INIT_FROM:-}
+seed=${SEED:-0}  # a continuation should draw other batches than its first segment did
 fixed='{"norm":"none","output_activation":"none","bicubic_skip":true}'
 
 # name|arch|arch-kwargs|batch|patch
@@ -32,11 +37,13 @@ done
 
 train_one() {
   IFS='|' read -r name arch kwargs batch patch <<<"$1"
+  local init=()
+  if [ -n "$init_from" ]; then init=(--init-from "$init_from/$name"); fi
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 uv run train.py \
     --data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256" \
     --arch "$arch" --arch-kwargs "$kwargs" --output-dir "$runs/$name" --max-minutes "$minutes" --pixel-fraction 1 \
     --batch-size "$batch" --patch-size "$patch" --lr 5e-4 --warmup-steps 100 --ema-decay 0.999 --val-images 16 \
-    --val-every 250 --save-every 250 --num-workers 1 --seed 0 \
+    --val-every 250 --save-every 250 --num-workers 1 --seed "$seed" "${init[@]}" \
     >>"$runs/$name.log" 2>&1 && echo "done: $name" || echo "FAILED: $name (see $runs/$name.log)"
 }
 

@@ -57,12 +57,14 @@ class HRImageCache:
 
     ``skipped`` counts files that could not be decoded (each one logged). ``sizes`` (N,2) int64, set for native
     caches only, holds each image's valid (height, width): the image sits top-left, the rest of its canvas is 0.
+    ``paths``: each image's file (set by ``from_records``), so a caller can tell which root an image came from.
     """
 
     images: torch.Tensor
     names: tuple[str, ...]
     skipped: int = 0
     sizes: torch.Tensor | None = None
+    paths: tuple[Path, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
@@ -71,6 +73,8 @@ class HRImageCache:
             raise ValueError(f"{len(self.names)} names for {self.images.shape[0]} images")
         if self.sizes is not None and tuple(self.sizes.shape) != (self.images.shape[0], 2):
             raise ValueError(f"sizes must be (N,2) for {self.images.shape[0]} images, got {tuple(self.sizes.shape)}")
+        if self.paths is not None and len(self.paths) != self.images.shape[0]:
+            raise ValueError(f"{len(self.paths)} paths for {self.images.shape[0]} images")
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -78,7 +82,7 @@ class HRImageCache:
     def to(self, device: torch.device | str) -> HRImageCache:
         """The same cache with its tensor on ``device`` (6k images are 1.2 GB)."""
         sizes = None if self.sizes is None else self.sizes.to(device)
-        return HRImageCache(self.images.to(device), self.names, self.skipped, sizes)
+        return HRImageCache(self.images.to(device), self.names, self.skipped, sizes, self.paths)
 
     @classmethod
     def from_records(cls, records: Sequence[ImageRecord], *, num_workers: int | None = None,
@@ -120,7 +124,8 @@ class HRImageCache:
             logger.warning("skipped %d of %d unreadable images", skipped, len(records))
             images, sizes = images[keep], sizes[keep]
         logger.info("decoded %d HR images in %.1f s", len(keep), time.perf_counter() - start)
-        return cls(images, tuple(records[i].name for i in keep), skipped, sizes if native else None)
+        return cls(images, tuple(records[i].name for i in keep), skipped, sizes if native else None,
+                   tuple(records[i].path for i in keep))
 
     @classmethod
     def from_roots(cls, roots: str | Path | Sequence[str | Path], split: str | None, *, limit: int | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..hub import CardInfo
@@ -38,6 +39,9 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
         "optimiser": f"{config.optimizer} betas {BETAS}, warm-up then cosine decay per stage, grad clip "
                      f"{config.grad_clip}, EMA decay {config.ema_decay} (weights shipped: EMA)",
         "training images": str(len(data.train)),
+        "sampling": ("uniform by image" if config.source_weights is None else
+                     "by source, relative weights " + ", ".join(f"{Path(root).name} {weight:g}" for root, weight
+                                                                in zip(config.data, config.source_weights))),
         **({"initialised from": config.init_from} if config.init_from else {}),
         "seed": config.seed,
     }

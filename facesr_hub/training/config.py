@@ -23,9 +23,11 @@ import inspect
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..data.degradations import DEGRADATIONS, DegradationConfig
+from ..data.sampling import check_source_weights
 from ..discriminators import DISCRIMINATORS
 from ..generators import GENERATORS
 from ..losses import VGG16_CONV_LAYERS, check_perceptual_layers
@@ -70,6 +72,8 @@ class TrainConfig:
     gan_batch_size: int | None = None
     gan_patch_size: int | None = None
     max_train_images: int | None = None
+    # Share of the batches drawn from each --data root (relative weights, one per root); None = uniform by image.
+    source_weights: list[float] | None = None
     # Optimisation.
     optimizer: str = "adam"
     lr: float = 2e-4
@@ -162,6 +166,14 @@ class TrainConfig:
         for name in ("val_every", "log_every", "save_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.source_weights is not None:
+            self.source_weights = [float(w) for w in self.source_weights]
+            if len(self.source_weights) != len(self.data):
+                raise ValueError(f"--source-weights needs one weight per --data root ({len(self.data)}), got "
+                                 f"{len(self.source_weights)}")
+            check_source_weights(self.source_weights, name="--source-weights")
+            if len({str(Path(d).resolve()) for d in self.data}) != len(self.data):
+                raise ValueError("--source-weights needs distinct --data roots (a repeated root would be read once)")
         if self.max_train_images is not None and self.max_train_images < 1:
             raise ValueError(f"--max-train-images must be >= 1, got {self.max_train_images}")
         if self.push_to_hub is not None and self.push_to_hub.count("/") != 1:
@@ -282,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--degradation-kwargs", type=_json_object, default={}, metavar="JSON",
                    help="realistic-chain settings (facesr_hub.data.DegradationConfig), e.g. '{\"jpeg_prob\": 0.5}'")
     g.add_argument("--max-train-images", type=int, default=None, help="use only this many training images")
+    g.add_argument("--source-weights", type=float, nargs="+", default=None, metavar="W",
+                   help="relative share of the batches from each --data root, in order (default: uniform by image)")
     g = p.add_argument_group("length (steps or time)")
     g.add_argument("--max-steps", type=int, default=None,
                    help=f"total steps, split by --pixel-fraction (default {DEFAULT_TOTAL_STEPS})")
