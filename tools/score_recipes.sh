@@ -8,7 +8,7 @@ runs=${1:-runs/recipes}
 out=${2:-docs/results/recipes}
 data=${FACESR_DATA:-../shared/data}
 models=()
-for name in native resized convs16; do
+for name in native resized convs16 true256-half true256-only; do
   [ -f "$runs/$name/model/config.json" ] && models+=(--model "$runs/$name/model")
 done
 uv run python -m facesr_hub.evaluate --data "$data/celebamask-hq-256" --split test --limit 100 "${models[@]}" \
