@@ -45,9 +45,10 @@ def load_train_data(config: TrainConfig) -> TrainData:
     origin_of: dict[Path, int] = {}  # training file -> index of its --data root, for --source-weights
     for index, root in enumerate(config.data):
         # Resolved, as HRImageCache.from_roots resolves them, so the cache's paths are keys of origin_of.
-        records = discover_images(Path(root).resolve())  # FileNotFoundError / NotADirectoryError / ValueError with the folder named
+        resolved = Path(root).resolve()
+        records = discover_images(resolved)  # FileNotFoundError / NotADirectoryError / ValueError with the folder named
         origin_of.update((r.path, index) for r in records if r.split == "train")
-        sources.append(DataSource(root=str(Path(root).resolve()), layout=detect_layout(root),
+        sources.append(DataSource(root=str(resolved), layout=detect_layout(root),
                                   train_images=sum(r.split == "train" for r in records),
                                   val_images=sum(r.split == "val" for r in records)))
     if not sum(s.train_images for s in sources):

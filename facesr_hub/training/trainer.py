@@ -203,7 +203,8 @@ class Trainer:
     def _step(self, parts: StepParts, stage: str, *, seed: int) -> dict[str, torch.Tensor]:
         batch_size, patch_size = self.config.stage_batch(stage)
         lr, hr = training_batch(self.train_images, batch_size, patch_size, seed, self.device, sizes=self.train_sizes,
-                                image_weights=self.data.train_weights, degradation=self.config.degradation, degradation_config=self.degradation_config)
+                                image_weights=self.data.train_weights, degradation=self.config.degradation,
+                                degradation_config=self.degradation_config)
         if stage == "psnr":
             return pixel_step(self.acc, parts, lr, hr, grad_clip=self.config.grad_clip)
         return gan_step(self.acc, parts, self.objectives, lr, hr, grad_clip=self.config.grad_clip)
