@@ -17,7 +17,7 @@ from facesr_hub import FastGenerator, count_gmacs, count_parameters
 from facesr_hub.data import degrade, discover_images, hash_split, list_files_hash, prepare_hr
 from facesr_hub.evaluate import main
 from facesr_hub.evaluation import (LABEL_HEIGHT, TrainingOverlapError, check_no_training_overlap, comparison_grid,
-                                   evaluate, grid_size)
+                                   evaluate, format_table, grid_size)
 from facesr_hub.metrics import MetricSuite, psnr
 from test_baselines import tiny_ldm_pipeline
 from paths import CELEBA_HQ
@@ -62,6 +62,7 @@ def test_cli_prints_table_and_writes_json_and_grid(faces, tiny_model, tmp_path, 
     out = capsys.readouterr().out
     files_hash = list_files_hash(discover_images(faces))
     assert str(faces) in out and "3 images" in out and files_hash[:16] in out  # the header pins the data
+    assert "CPU timing batch 1 with 1 threads" in out and "not timed" not in out
 
     rows = _table_rows(out)
     assert list(rows) == ["method", str(tiny_model), "bicubic", "ldm"]
@@ -111,6 +112,8 @@ def test_limit_picks_the_same_subset_and_scores_every_time(faces, tmp_path):
         assert a.unavailable is None and a.per_image == b.per_image
     assert len({row.metrics["psnr"] for row in first.rows}) == 3  # three different methods, really run
     assert [label for label, _ in first.grid_columns] == ["LR (nearest)", "bicubic", "lanczos", "ldm", "HR"]
+    header = format_table(first).splitlines()[1]  # nothing was timed, so the header claims no timing setup
+    assert "not timed (1 threads)" in header and "CPU timing" not in header
 
 
 def test_grid_rejects_mismatched_columns():

@@ -30,6 +30,13 @@ def _speed_cells(row: Row) -> list[str]:
             _fmt(s.cuda_images_per_s, "{:.1f}")]
 
 
+def _timing(evaluation: Evaluation) -> str:
+    # A run without speed columns timed nothing: its header must not claim a timing setup.
+    if any(row.speed is not None for row in evaluation.rows):
+        return f"CPU timing batch 1 with {evaluation.cpu_threads} threads"
+    return f"not timed ({evaluation.cpu_threads} threads)"
+
+
 def format_table(evaluation: Evaluation) -> str:
     """A markdown report: a header that pins the data (folder, count, list hash) and protocol, then the table."""
     e = evaluation
@@ -38,7 +45,7 @@ def format_table(evaluation: Evaluation) -> str:
         f"**Data:** `{e.data_dir}` (split: {e.split}), {len(e.image_names)} images, "
         f"file-list SHA-256 `{e.files_hash[:16]}`",
         f"**Protocol:** {e.protocol}. PSNR/SSIM crop {e.crop_border} px per side; RGB and Y (BT.601). "
-        f"Seed {e.seed}; device {e.device}; CPU timing batch 1 with {e.cpu_threads} threads "
+        f"Seed {e.seed}; device {e.device}; {_timing(e)} "
         f"({e.environment.get('cpu', '?')}, load average {e.environment.get('load_average_1min', '?')} at start); "
         f"GPU: {e.environment.get('gpu', 'none')}.",
         "",
