@@ -3,11 +3,13 @@
 # background (nice), both on realistic inputs with most batches from the true-256 faces (measured in
 # docs/results/recipes.md: sampling only them gave +0.063 dB and -0.016 LPIPS-alex on held-out true-256 faces; a
 # fifth of the batches still come from CelebA and UTKFace for their range of ages and photos).
-# Usage: tools/fast_real_segment_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+# Usage: [GAN_MINUTES=40] tools/fast_real_segment_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
 #   runs/fast-real-16  PSNR stage with twice the depth: weights/fast-real-psnr deepened to 16 body convs by
 #                      tools/deepen_fast.py (same function at step 0), then realistic L1 training. Asks whether the
 #                      blind PSNR stage, flat at about +1.0 dB over 4,296 steps of 8 convs, is held back by capacity.
 #   runs/fast-real-4   GAN stage continued from weights/fast-real (1,329 GAN steps) with its losses: more GAN steps.
+# Then, once both are done (GAN_MINUTES, default 40, one thread):
+#   runs/fast-real-16-gan  a GAN stage for the 16-conv PSNR stage (runs/fast-real-16/model), fast-real-4's losses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -19,17 +21,22 @@ mkdir -p "$runs"
 deepened=$runs/deepened/fast-real-psnr-16
 [[ -f $deepened/model.safetensors ]] || uv run python tools/deepen_fast.py "$weights/fast-real-psnr" --num-convs 16 \
   --out "$deepened"
+gan_losses=(--pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 5
+            --perceptual-weight 0.5 --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05
+            --gan-loss relativistic)
 common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
-        --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic --max-minutes "$minutes"
+        --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic
         --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1 $resume)
 launch() {  # NAME ARGS...: one run, one thread, low priority, appending to RUNS/NAME.log
   local name=$1; shift
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 uv run train.py "${common[@]}" --output-dir "$runs/$name" "$@" \
     >>"$runs/$name.log" 2>&1 &
 }
-launch fast-real-16 --arch-kwargs '{"num_convs":16}' --init-from "$deepened" --pixel-fraction 1 --lr 2e-4 \
-  --batch-size 16 --patch-size 128 --seed 3
-launch fast-real-4 --arch-kwargs '{"num_convs":8}' --init-from "$weights/fast-real" --pixel-fraction 0 \
-  --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 5 --perceptual-weight 0.5 \
-  --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic --seed 4
+launch fast-real-16 --max-minutes "$minutes" --arch-kwargs '{"num_convs":16}' --init-from "$deepened" \
+  --pixel-fraction 1 --lr 2e-4 --batch-size 16 --patch-size 128 --seed 3
+launch fast-real-4 --max-minutes "$minutes" --arch-kwargs '{"num_convs":8}' --init-from "$weights/fast-real" \
+  "${gan_losses[@]}" --seed 4
+wait
+launch fast-real-16-gan --max-minutes "${GAN_MINUTES:-40}" --arch-kwargs '{"num_convs":16}' \
+  --init-from "$runs/fast-real-16/model" "${gan_losses[@]}" --seed 5
 wait
