@@ -37,3 +37,20 @@ def test_refuses_endpoints_and_models_without_a_partner(tmp_path, name, fideliti
     with pytest.raises(ValueError, match=message):
         fidelity_points.write_points(name, fidelities, tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_checkpoint_points_interpolate_any_two_checkpoints_of_one_config(tmp_path):
+    gan_folder = tmp_path / "run" / "model"
+    load_generator("fast", device="cpu").save_pretrained(gan_folder)
+    (folder,) = fidelity_points.write_checkpoint_points(str(gan_folder), "fast-psnr", [0.4], tmp_path / "points")
+    assert folder == tmp_path / "points" / "run-f0.40"
+    blend = load_generator(folder, device="cpu").state_dict()
+    gan, psnr = (load_generator(name, device="cpu").state_dict() for name in ("fast", "fast-psnr"))
+    for key, value in blend.items():
+        assert torch.allclose(value.float(), torch.lerp(gan[key].float(), psnr[key].float(), 0.4), atol=1e-6), key
+
+
+def test_checkpoint_points_refuse_two_different_networks(tmp_path):
+    with pytest.raises(ValueError, match="same config"):
+        fidelity_points.write_checkpoint_points("fast", "residual-attention", [0.5], tmp_path)
+    assert not any(tmp_path.iterdir())
