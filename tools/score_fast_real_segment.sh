@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Score the runs of tools/fast_real_segment_cpu.sh against the shipped fast-real / fast-real-psnr on realistic inputs
+# Score the runs of tools/fast_real_segment_cpu.sh and tools/fast_real_gan16_cpu.sh (and any weight blends saved under
+# RUNS/blends by tools/fidelity_points.py --psnr) against the shipped fast-real / fast-real-psnr on realistic inputs
 # (degradation seed 0), bicubic and Real-ESRGAN x4plus in the same run, quality columns only, two sets side by side
 # (one thread each): the 19 CelebA-HQ test faces of the README's realistic table, and 100 faces of the
 # celebamask-hq-256 hash *test* split (more faces, so smaller differences stand out). Neither was trained on (checked).
@@ -10,8 +11,11 @@ runs=${1:-runs}
 out=${2:-docs/results/fast-real-segment}
 data=${FACESR_DATA:-../shared/data}
 models=(--model fast-real --model fast-real-psnr)
-for name in fast-real-4 fast-real-16; do
+for name in fast-real-4 fast-real-16 fast-real-16-gan fast-real-16-gan-p10; do
   [ -f "$runs/$name/model/config.json" ] && models+=(--model "$runs/$name/model")
+done
+for blend in "$runs"/blends/*/; do
+  [ -f "$blend/config.json" ] && models+=(--model "${blend%/}")
 done
 train_data=(--train-data "$data/celeba-hq-256" --train-data "$data/celebamask-hq-256")
 common=(--degradation realistic --degradation-seed 0 "${models[@]}" --baseline bicubic --baseline realesrgan --no-speed
