@@ -1,10 +1,12 @@
 """Copy trained runs into ``facesr_hub/weights/<name>/`` (the bundled models) and put held-out results into their cards.
 
-    uv run python tools/ship_weights.py bundle --runs RUNS_DIR [--names fast fast-psnr ...]
+    uv run python tools/ship_weights.py bundle --runs RUNS_DIR [--names fast fast-psnr ...] [--interpolate fast-real=0.3]
     uv run python tools/ship_weights.py add-eval --json EVAL.json --table EVAL.md [--grid GRID.png]
 
 ``bundle`` stores weights in float16 when that costs nothing measurable (the check is printed and written into the
-card) and keeps config.json and the training run's model card. ``add-eval`` appends the held-out evaluation table
+card) and keeps config.json and the training run's model card. ``--interpolate NAME=F`` ships ``(1 - F) x`` the run's
+weights ``+ F x`` the bundled ``NAME-psnr`` (ESRGAN's network interpolation, the app's fidelity slider at F) and says so
+in the card. ``add-eval`` appends the held-out evaluation table
 (from ``python -m facesr_hub.evaluate --json``) to every bundled card, so each card carries measured numbers.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 import torch
 
 from facesr_hub import bundled_weights_dir, load_generator
+from facesr_hub.app.blending import interpolate_weights
 from facesr_hub.data import collect_images, degrade, prepare_hr
 from facesr_hub.fileio import atomic_save_safetensors
 from facesr_hub.hub import purpose_text
@@ -50,12 +53,32 @@ def _fp16_cost_db(model: torch.nn.Module, probe_root: Path, count: int = 8) -> f
     return full - rounded
 
 
-def bundle(runs: Path, names: list[str], out: Path, probe_root: Path, history: dict[str, str] | None = None) -> None:
+def interpolation_text(name: str, fidelity: float) -> str:
+    """The card section of a model shipped as a weight interpolation of its GAN stage and its PSNR stage."""
+    return (f"## Network interpolation\n\nThe shipped weights are {1 - fidelity:.2f} x the GAN stage trained above + "
+            f"{fidelity:.2f} x its PSNR stage `{name}-psnr` (ESRGAN's network interpolation, Wang et al. 2018: the GAN "
+            "stage was fine-tuned from the PSNR stage, so the two weight sets blend smoothly). It is the app's fidelity "
+            f"slider at {fidelity:.2f}, trading some GAN detail for fidelity. The validation table above measures the GAN "
+            "stage before interpolation; the held-out tables below measure these weights.")
+
+
+def bundle(runs: Path, names: list[str], out: Path, probe_root: Path, history: dict[str, str] | None = None,
+           interpolate: dict[str, float] | None = None) -> None:
     """Copy each named run folder into ``out/<name>``; ``history[name]`` (what came before this run, e.g. the run
-    its ``--init-from`` weights came from) goes into the card, since the run's own card only knows its own steps."""
+    its ``--init-from`` weights came from) goes into the card, since the run's own card only knows its own steps.
+    ``interpolate[name] = F`` ships ``(1 - F) x`` the run's weights ``+ F x`` the bundled ``out/<name>-psnr``."""
+    interpolate = interpolate or {}
+    for name, fidelity in interpolate.items():  # checked before anything is written
+        if not 0.0 < fidelity < 1.0:
+            raise ValueError(f"--interpolate {name}={fidelity}: F must lie strictly between 0 and 1")
+        if not (out / f"{name}-psnr" / "config.json").is_file():
+            raise ValueError(f"--interpolate {name}: its PSNR stage {out / f'{name}-psnr'} is not bundled")
     for name in names:
         source = _run_folder(runs, name)
         model = load_generator(source, device="cpu")
+        if name in interpolate:
+            partner = load_generator(out / f"{name}-psnr", device="cpu")
+            model = interpolate_weights(partner, model, alpha=interpolate[name])
         loss_db = _fp16_cost_db(model, probe_root)
         use_fp16 = loss_db <= MAX_FP16_LOSS_DB
         target = out / name
@@ -69,11 +92,14 @@ def bundle(runs: Path, names: list[str], out: Path, probe_root: Path, history: d
                    f"{-loss_db:+.4f} dB on 8 held-out faces; loaded into float32 models as usual)"
                    if use_fp16 else f"float32 (float16 would cost {loss_db:.4f} dB)")
         card = card.split(EVAL_HEADING)[0].rstrip()
+        if name in interpolate:
+            card += f"\n\n{interpolation_text(name, interpolate[name])}"
         if history and name in history:
             card += f"\n\n## Training history\n\n{history[name]}"
         card += f"\n\n## Bundled copy\n\n- **weights stored as**: {storage}\n"
         (target / "README.md").write_text(card, encoding="utf-8")
-        print(f"{name}: {source} -> {target} ({'fp16' if use_fp16 else 'fp32'}, fp16 cost {loss_db:.4f} dB)")
+        blend = f", x{1 - interpolate[name]:.2f} + {name}-psnr x{interpolate[name]:.2f}" if name in interpolate else ""
+        print(f"{name}: {source}{blend} -> {target} ({'fp16' if use_fp16 else 'fp32'}, fp16 cost {loss_db:.4f} dB)")
 
 
 def _run_degradation(runs: Path, name: str) -> str:
@@ -130,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="held-out faces for the float16 check")
     b.add_argument("--history", action="append", default=[], metavar="NAME=TEXT",
                    help="a 'Training history' paragraph for NAME's card (e.g. the runs before its --init-from)")
+    b.add_argument("--interpolate", action="append", default=[], metavar="NAME=F",
+                   help="ship (1 - F) x NAME's run + F x the bundled NAME-psnr (network interpolation)")
     a = sub.add_parser("add-eval")
     a.add_argument("--json", type=Path, required=True)
     a.add_argument("--table", type=Path, required=True)
@@ -147,7 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         history = dict(item.split("=", 1) for item in args.history)
         if unknown := sorted(set(history) - set(names)):
             parser.error(f"--history names models that are not bundled now: {unknown}")
-        bundle(args.runs, names, args.out, args.probe_data, history)
+        try:
+            interpolate = {key: float(value) for key, value in (item.split("=", 1) for item in args.interpolate)}
+        except ValueError:
+            parser.error(f"--interpolate wants NAME=F with a number F, got {args.interpolate}")
+        if unknown := sorted(set(interpolate) - set(names)):
+            parser.error(f"--interpolate names models that are not bundled now: {unknown}")
+        try:
+            bundle(args.runs, names, args.out, args.probe_data, history, interpolate)
+        except ValueError as error:
+            parser.error(str(error))
     else:
         add_eval(args.json, args.table, args.grid, args.out, args.heading, args.names)
     return 0

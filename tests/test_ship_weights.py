@@ -1,0 +1,66 @@
+"""tools/ship_weights.py bundle --interpolate: the shipped weights are the network interpolation, and the card says so."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from paths import CELEBA_HQ, REPO
+
+from facesr_hub import bundled_weights_dir, load_generator
+
+spec = importlib.util.spec_from_file_location("ship_weights", REPO / "tools" / "ship_weights.py")
+ship_weights = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ship_weights)
+
+
+def _gan_run_and_bundle(tmp_path: Path) -> tuple[Path, Path]:
+    """A runs folder whose ``fast-real`` run holds the bundled ``fast`` (with its card), and an output folder holding
+    ``fast-psnr`` as ``fast-real-psnr``: one network config, two different weight sets."""
+    runs, out = tmp_path / "runs", tmp_path / "weights"
+    shutil.copytree(bundled_weights_dir() / "fast", runs / "fast-real" / "model")
+    shutil.copytree(bundled_weights_dir() / "fast-psnr", out / "fast-real-psnr")
+    return runs, out
+
+
+def test_interpolated_bundle_ships_the_weight_blend_and_says_so(tmp_path):
+    runs, out = _gan_run_and_bundle(tmp_path)
+    ship_weights.bundle(runs, ["fast-real"], out, CELEBA_HQ, interpolate={"fast-real": 0.25})
+    shipped = load_generator(out / "fast-real", device="cpu").state_dict()
+    gan, psnr = (load_generator(name, device="cpu").state_dict() for name in ("fast", "fast-psnr"))
+    moved = False
+    for key, value in shipped.items():
+        expected = torch.lerp(gan[key].float(), psnr[key].float(), 0.25)
+        assert torch.allclose(value.float(), expected, atol=2e-3, rtol=2e-3), key  # float16 storage
+        moved |= not torch.allclose(value.float(), gan[key].float(), atol=2e-3, rtol=2e-3)
+    assert moved
+    card = (out / "fast-real" / "README.md").read_text(encoding="utf-8")
+    assert "# fast-real\n" in card and "## Network interpolation" in card
+    assert "0.75 x the GAN stage trained above + 0.25 x its PSNR stage `fast-real-psnr`" in card
+
+
+@pytest.mark.parametrize("fidelity, partner, message", [
+    (1.0, True, "strictly between 0 and 1"),
+    (0.0, True, "strictly between 0 and 1"),
+    (0.3, False, "is not bundled"),
+])
+def test_interpolation_refuses_bad_fidelity_or_missing_partner_before_writing(tmp_path, fidelity, partner, message):
+    runs, out = _gan_run_and_bundle(tmp_path)
+    if not partner:
+        shutil.rmtree(out / "fast-real-psnr")
+    with pytest.raises(ValueError, match=message):
+        ship_weights.bundle(runs, ["fast-real"], out, CELEBA_HQ, interpolate={"fast-real": fidelity})
+    assert not (out / "fast-real").exists()
+
+
+@pytest.mark.parametrize("item", ["fast-real=abc", "fast-real", "fast=0.3"])
+def test_cli_refuses_malformed_interpolation(tmp_path, item, capsys):
+    runs, out = _gan_run_and_bundle(tmp_path)
+    with pytest.raises(SystemExit):
+        ship_weights.main(["bundle", "--runs", str(runs), "--names", "fast-real", "--interpolate", item,
+                           "--out", str(out)])
+    assert "--interpolate" in capsys.readouterr().err
+    assert not (out / "fast-real").exists()
