@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
 # Fifth segment of the CPU recipe, for `fast-real` (issue 10): GAN stages for the 16-conv blind PSNR stage (the bundled
 # fast-real-psnr, from tools/fast_real_segment_cpu.sh), two loss weightings side by side, one thread each, nice'd.
-# Both use seed 5, so their validation inputs are the same and their curves compare directly.
+# All use seed 5, so their validation inputs are the same and their curves compare directly.
+# --sweep pixel-weight (default; stop 17):
 #   runs/fast-real-16-gan      L1 x5 + 0.5 five-layer VGG16 + 0.05 relativistic PatchGAN (fast-real-4's losses)
 #   runs/fast-real-16-gan-p10  the same with L1 x10: a fidelity-leaning GAN stage
+# --sweep fidelity (stop 18): the two axes that might trade PSNR for LPIPS better than a weight blend does, beside
+# fast-real-16-gan-p10 (L1 x10, GAN 0.05). Stop 17 found L1 x10 kept 0.06 dB more than x5 at the same LPIPS.
+#   runs/fast-real-16-perc     L1 x10, GAN weight 0: L1 + perceptual only (the discriminator still trains, unused)
+#   runs/fast-real-16-gan-p40  L1 x40, GAN 0.05
+# --only NAME launches just that run of the sweep (to restart one run).
 # Score them (and their weight blends with fast-real-psnr: tools/fidelity_points.py RUN/model --psnr fast-real-psnr)
 # with tools/score_fast_real_segment.sh.
-# Usage: tools/fast_real_gan16_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+# Usage: tools/fast_real_gan16_cpu.sh [RUNS_DIR] [MINUTES] [--resume] [--sweep pixel-weight|fidelity] [--only NAME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-runs}
-minutes=${2:-75}
-resume=${3:-}
+positional=() resume= sweep=pixel-weight only=
+while (($#)); do
+  case $1 in
+    --resume) resume=--resume ;;
+    --sweep) sweep=${2:?--sweep needs pixel-weight or fidelity}; shift ;;
+    --only) only=${2:?--only needs a run name}; shift ;;
+    *) positional+=("$1") ;;
+  esac
+  shift
+done
+runs=${positional[0]:-runs}
+minutes=${positional[1]:-75}
 data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
@@ -22,9 +37,15 @@ common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256
         --val-every 250 --save-every 250 --num-workers 1 --max-minutes "$minutes" --seed 5 $resume)
 launch() {  # NAME ARGS...: one run, one thread, low priority, appending to RUNS/NAME.log
   local name=$1; shift
+  [ -z "$only" ] || [ "$only" = "$name" ] || return 0
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 uv run train.py "${common[@]}" --output-dir "$runs/$name" "$@" \
     >>"$runs/$name.log" 2>&1 &
 }
-launch fast-real-16-gan --pixel-weight 5
-launch fast-real-16-gan-p10 --pixel-weight 10
+case $sweep in
+  pixel-weight) launch fast-real-16-gan --pixel-weight 5
+                launch fast-real-16-gan-p10 --pixel-weight 10 ;;
+  fidelity)     launch fast-real-16-perc --pixel-weight 10 --gan-weight 0
+                launch fast-real-16-gan-p40 --pixel-weight 40 ;;
+  *) echo "unknown --sweep $sweep (pixel-weight or fidelity)" >&2; exit 2 ;;
+esac
 wait

@@ -11,7 +11,7 @@ runs=${1:-runs}
 out=${2:-docs/results/fast-real-segment}
 data=${FACESR_DATA:-../shared/data}
 models=(--model fast-real --model fast-real-psnr)
-for name in fast-real-4 fast-real-16 fast-real-16-gan fast-real-16-gan-p10; do
+for name in fast-real-4 fast-real-16 fast-real-16-gan fast-real-16-gan-p10 fast-real-16-perc fast-real-16-gan-p40; do
   [ -f "$runs/$name/model/config.json" ] && models+=(--model "$runs/$name/model")
 done
 for blend in "$runs"/blends/*/; do
