@@ -6,13 +6,15 @@
 # The rule, fixed before looking: the lowest LPIPS-alex among the rows at least 1.0 dB above bicubic (issue 10's PSNR
 # target) on these faces.
 # Usage: tools/choose_fast_real_blend.sh [RUNS_DIR] [OUT_PREFIX] [RUN_NAME ...]
-#   default runs: both sweeps of tools/fast_real_gan16_cpu.sh (those present)
+#   default runs: every finished GAN run of tools/fast_real_gan16_cpu.sh (all are named fast-real-16-*)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
 out=${2:-docs/results/fast-real-blend-val}
 names=("${@:3}")
-((${#names[@]})) || names=(fast-real-16-gan fast-real-16-gan-p10 fast-real-16-perc fast-real-16-gan-p40)
+if ((${#names[@]} == 0)); then
+  for dir in "$runs"/fast-real-16-*/; do names+=("$(basename "$dir")"); done
+fi
 data=${FACESR_DATA:-../shared/data}
 fractions=(0.20 0.30 0.40 0.50)
 export OMP_NUM_THREADS=1

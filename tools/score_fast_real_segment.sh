@@ -11,8 +11,9 @@ runs=${1:-runs}
 out=${2:-docs/results/fast-real-segment}
 data=${FACESR_DATA:-../shared/data}
 models=(--model fast-real --model fast-real-psnr)
-for name in fast-real-4 fast-real-16 fast-real-16-gan fast-real-16-gan-p10 fast-real-16-perc fast-real-16-gan-p40; do
-  [ -f "$runs/$name/model/config.json" ] && models+=(--model "$runs/$name/model")
+# The PSNR-stage runs of tools/fast_real_segment_cpu.sh, then every GAN run of tools/fast_real_gan16_cpu.sh.
+for run in "$runs/fast-real-4" "$runs/fast-real-16" "$runs"/fast-real-16-*; do
+  [ -f "$run/model/config.json" ] && models+=(--model "$run/model")
 done
 for blend in "$runs"/blends/*/; do
   [ -f "$blend/config.json" ] && models+=(--model "${blend%/}")
