@@ -12,6 +12,7 @@
 # --sweep l1-weight (stop 19): stop 18 found L1 x40 kept 0.10 dB over x10 for 0.006 LPIPS-alex, a far better rate
 # than a weight blend's (about 0.02 per 0.1 dB); does the rate hold further up?
 #   runs/fast-real-16-gan-p100 L1 x100, GAN 0.05
+#   runs/fast-real-16-gan-p250 L1 x250, GAN 0.05 (the L1 term then about equals the perceptual term)
 # --only NAME launches just that run of the sweep (to restart one run).
 # Score them (and their weight blends with fast-real-psnr: tools/fidelity_points.py RUN/model --psnr fast-real-psnr)
 # with tools/score_fast_real_segment.sh.
@@ -50,7 +51,8 @@ case $sweep in
                 launch fast-real-16-gan-p10 --pixel-weight 10 ;;
   fidelity)     launch fast-real-16-perc --pixel-weight 10 --gan-weight 0
                 launch fast-real-16-gan-p40 --pixel-weight 40 ;;
-  l1-weight)    launch fast-real-16-gan-p100 --pixel-weight 100 ;;
+  l1-weight)    launch fast-real-16-gan-p100 --pixel-weight 100
+                launch fast-real-16-gan-p250 --pixel-weight 250 ;;
   *) echo "unknown --sweep $sweep (pixel-weight, fidelity or l1-weight)" >&2; exit 2 ;;
 esac
 wait
