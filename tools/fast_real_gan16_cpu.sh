@@ -40,11 +40,10 @@ common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256
         --gan-lr 1e-4 --d-lr 2e-4 --perceptual-weight 0.5 --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3
         --gan-weight 0.05 --gan-loss relativistic --warmup-steps 100 --ema-decay 0.999 --val-images 16
         --val-every 250 --save-every 250 --num-workers 1 --max-minutes "$minutes" --seed 5 $resume)
-launch() {  # NAME ARGS...: one run, one thread, low priority, appending to RUNS/NAME.log
-  local name=$1; shift
-  [ -z "$only" ] || [ "$only" = "$name" ] || return 0
-  OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 uv run train.py "${common[@]}" --output-dir "$runs/$name" "$@" \
-    >>"$runs/$name.log" 2>&1 &
+source tools/background_run.sh
+launch() {  # NAME ARGS...: one run of the common arguments plus ARGS (tools/background_run.sh)
+  [ -z "$only" ] || [ "$only" = "$1" ] || return 0
+  background_run "$runs" "$1" "${common[@]}" "${@:2}"
 }
 case $sweep in
   pixel-weight) launch fast-real-16-gan --pixel-weight 5

@@ -27,10 +27,9 @@ gan_losses=(--pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1
 common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
         --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic
         --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1 $resume)
-launch() {  # NAME ARGS...: one run, one thread, low priority, appending to RUNS/NAME.log
-  local name=$1; shift
-  OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 uv run train.py "${common[@]}" --output-dir "$runs/$name" "$@" \
-    >>"$runs/$name.log" 2>&1 &
+source tools/background_run.sh
+launch() {  # NAME ARGS...: one run of the common arguments plus ARGS (tools/background_run.sh)
+  background_run "$runs" "$1" "${common[@]}" "${@:2}"
 }
 launch fast-real-16 --max-minutes "$minutes" --arch-kwargs '{"num_convs":16}' --init-from "$deepened" \
   --pixel-fraction 1 --lr 2e-4 --batch-size 16 --patch-size 128 --seed 3

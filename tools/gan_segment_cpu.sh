@@ -23,10 +23,9 @@ common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256
         --arch fast --arch-kwargs '{"num_convs":8}' --max-minutes "$minutes" --pixel-fraction 0
         --gan-batch-size 8 --gan-patch-size 96 --warmup-steps 100 --gan-loss relativistic --ema-decay 0.999
         --val-images 16 --val-every 250 --save-every 250 --num-workers 1 --seed 2 $resume)
-launch() {  # NAME ARGS...: one run, one thread, low priority, appending to RUNS/NAME.log
-  local name=$1; shift
-  OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 uv run train.py "${common[@]}" --output-dir "$runs/$name" "$@" \
-    >>"$runs/$name.log" 2>&1 &
+source tools/background_run.sh
+launch() {  # NAME ARGS...: one run of the common arguments plus ARGS (tools/background_run.sh)
+  background_run "$runs" "$1" "${common[@]}" "${@:2}"
 }
 if [[ $which == fast || $which == both ]]; then
   launch fast-3 --init-from "$weights/fast" --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 1 --perceptual-weight 1 \
