@@ -7,7 +7,7 @@
 # on these faces (at least 1.0 dB above bicubic, LPIPS-alex at most 0.6x bicubic's), the lowest LPIPS-alex; if no row
 # meets both, the highest PSNR among the rows under 0.6x, shipped only if it beats the shipped fast-real's PSNR there.
 # (Stop 17's rule, the lowest LPIPS among rows at +1.0 dB or more, could pick a row that misses the LPIPS target.)
-# Usage: [PSNR_STAGE=CHECKPOINT] tools/choose_fast_real_blend.sh [RUNS_DIR] [OUT_PREFIX] [RUN_NAME ...]
+# Usage: [PSNR_STAGE=CHECKPOINT] [FRACTIONS="F ..."] tools/choose_fast_real_blend.sh [RUNS_DIR] [OUT_PREFIX] [RUN_NAME ...]
 #   default runs: every finished GAN run of tools/fast_real_gan16_cpu.sh (all are named fast-real-16-*)
 #   PSNR_STAGE: the PSNR stage to blend towards (default the bundled fast-real-psnr). Another one (a run folder such as
 #   runs/fast-real-psnr16-more/model, which continued the bundled stage) is scored alone in each job too, and its
@@ -21,7 +21,7 @@ if ((${#names[@]} == 0)); then
   for dir in "$runs"/fast-real-16-*/; do names+=("$(basename "$dir")"); done
 fi
 data=${FACESR_DATA:-../shared/data}
-fractions=(0.20 0.30 0.40 0.50)
+read -ra fractions <<<"${FRACTIONS:-0.20 0.30 0.40 0.50}"  # FRACTIONS="0.20 0.30": fewer blend rows, a shorter run
 psnr=${PSNR_STAGE:-fast-real-psnr}
 tag= blends=$runs/blends-val psnr_row=()
 if [ "$psnr" != fast-real-psnr ]; then
