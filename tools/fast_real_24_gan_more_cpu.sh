@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Eighth segment of the CPU recipe, for `fast-real` (issue 10): a second GAN stage for the 24-conv blind model.
+# Stop 20's 24-conv GAN stage (runs/fast-real-24-gan, 1,125 steps, 50 min) ended with its val LPIPS still falling;
+# its cosine schedule had decayed to 0, so this starts a new stage from its EMA weights with the same losses
+# (L1 x250 + 0.5 five-layer VGG16 + 0.05 relativistic PatchGAN, batch 8 at 96 px), half the generator learning
+# rate (it continues, it does not start) and a fresh discriminator (the first stage's is not in the model folder),
+# on one thread, nice'd. Score it with PSNR_STAGE=<24-conv PSNR stage> tools/choose_fast_real_blend.sh.
+# Usage: tools/fast_real_24_gan_more_cpu.sh [RUNS_DIR] [MINUTES] [INIT_FROM] [--resume]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-runs}
+minutes=${2:-65}
+init=${3:-runs/fast-real-24-gan/model}
+resume=${4:-}
+data=${FACESR_DATA:-../shared/data}
+mkdir -p "$runs"
+source tools/background_run.sh
+background_run "$runs" fast-real-24-gan2 --data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" \
+  --data "$data/celebamask-hq-256" --source-weights 0.1 0.1 0.06 0.74 --arch fast --arch-kwargs '{"num_convs":24}' \
+  --degradation realistic --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 \
+  --num-workers 1 $resume --init-from "$init" --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 \
+  --gan-lr 5e-5 --d-lr 2e-4 --pixel-weight 250 --perceptual-weight 0.5 \
+  --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic --seed 7 \
+  --max-minutes "$minutes"
+wait
