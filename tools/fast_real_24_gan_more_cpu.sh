@@ -15,10 +15,9 @@ resume=${4:-}
 data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
-background_run "$runs" fast-real-24-gan2 --data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" \
-  --data "$data/celebamask-hq-256" --source-weights 0.1 0.1 0.06 0.74 --arch fast --arch-kwargs '{"num_convs":24}' \
-  --degradation realistic --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 \
-  --num-workers 1 $resume --init-from "$init" --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 \
+mapfile -t common < <(blind_recipe_args "$data")
+background_run "$runs" fast-real-24-gan2 "${common[@]}" --arch-kwargs '{"num_convs":24}' $resume \
+  --init-from "$init" --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 \
   --gan-lr 5e-5 --d-lr 2e-4 --pixel-weight 250 --perceptual-weight 0.5 \
   --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic --seed 7 \
   --max-minutes "$minutes"

@@ -10,24 +10,26 @@
 # VGG16 + 0.05 relativistic PatchGAN, batch 8 at 96 px, seed 5 as in tools/fast_real_gan16_cpu.sh):
 #   runs/fast-real-24-gan, runs/fast-real-32-gan
 # Score them on the val faces with PSNR_STAGE=runs/fast-real-NN/model tools/choose_fast_real_blend.sh RUN ...
-# Usage: [GAN_MINUTES=50] tools/fast_real_deeper_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce, check that
+# folder out of git (`git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x -C DIR`) and point INIT_FROM at it.
+# Usage: [GAN_MINUTES=50] [INIT_FROM=DIR] tools/fast_real_deeper_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
 minutes=${2:-50}
 resume=${3:-}
+init=${INIT_FROM:-facesr_hub/weights/fast-real-psnr}
 data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
-sources=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
-         --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic --warmup-steps 100 --ema-decay 0.999
-         --val-images 16 --val-every 250 --save-every 250 --num-workers 1 $resume)
+source tools/background_run.sh
+mapfile -t sources < <(blind_recipe_args "$data")
+sources+=($resume)
 gan_losses=(--pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 250
             --perceptual-weight 0.5 --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05
             --gan-loss relativistic --seed 5)
-source tools/background_run.sh
 for convs in 24 32; do
   deepened=$runs/deepened/fast-real-psnr-$convs
-  [[ -f $deepened/model.safetensors ]] || uv run python tools/deepen_fast.py facesr_hub/weights/fast-real-psnr \
+  [[ -f $deepened/model.safetensors ]] || uv run python tools/deepen_fast.py "$init" \
     --num-convs "$convs" --out "$deepened"
   background_run "$runs" "fast-real-$convs" "${sources[@]}" --arch-kwargs "{\"num_convs\":$convs}" \
     --init-from "$deepened" --pixel-fraction 1 --lr 2e-4 --batch-size 16 --patch-size 128 --max-minutes "$minutes" \

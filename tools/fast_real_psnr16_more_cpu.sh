@@ -7,7 +7,9 @@
 # Measured (stop 19, AMD EPYC thread beside a GAN run): flat. Validation PSNR (EMA, 16 faces) 27.040 dB at step 250,
 # 27.047 at 1,000; it was stopped at 1,250 steps and its thread given to the L1 x250 GAN stage. This 0.62 M-parameter
 # network looks saturated on realistic inputs at about 11,000 L1 steps, so more of them is not the lever.
-# Usage: tools/fast_real_psnr16_more_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+# Usage: [INIT_FROM=DIR] tools/fast_real_psnr16_more_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce, check that
+# folder out of git (`git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x -C DIR`) and point INIT_FROM at it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -16,10 +18,8 @@ resume=${3:-}
 data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
-background_run "$runs" fast-real-psnr16-more \
-  --data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256" \
-  --source-weights 0.1 0.1 0.06 0.74 --arch fast --arch-kwargs '{"num_convs":16}' --degradation realistic \
-  --init-from facesr_hub/weights/fast-real-psnr --pixel-fraction 1 --lr 1e-4 --batch-size 16 --patch-size 128 \
-  --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1 \
-  --max-minutes "$minutes" --seed 5 $resume
+mapfile -t common < <(blind_recipe_args "$data")
+background_run "$runs" fast-real-psnr16-more "${common[@]}" --arch-kwargs '{"num_convs":16}' \
+  --init-from "${INIT_FROM:-facesr_hub/weights/fast-real-psnr}" --pixel-fraction 1 --lr 1e-4 --batch-size 16 \
+  --patch-size 128 --max-minutes "$minutes" --seed 5 $resume
 wait

@@ -4,6 +4,8 @@
 # docs/results/recipes.md: sampling only them gave +0.063 dB and -0.016 LPIPS-alex on held-out true-256 faces; a
 # fifth of the batches still come from CelebA and UTKFace for their range of ages and photos).
 # Usage: [GAN_MINUTES=40] tools/fast_real_segment_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+# Its inputs are the 8-conv fast-real-psnr and fast-real bundled in stop 16 (git 6997b63); the bundled ones have
+# changed since, so this script reproduces that segment only from a checkout of that commit.
 #   runs/fast-real-16  PSNR stage with twice the depth: weights/fast-real-psnr deepened to 16 body convs by
 #                      tools/deepen_fast.py (same function at step 0), then realistic L1 training. Asks whether the
 #                      blind PSNR stage, flat at about +1.0 dB over 4,296 steps of 8 convs, is held back by capacity.
@@ -24,10 +26,9 @@ deepened=$runs/deepened/fast-real-psnr-16
 gan_losses=(--pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 5
             --perceptual-weight 0.5 --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05
             --gan-loss relativistic)
-common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
-        --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic
-        --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1 $resume)
 source tools/background_run.sh
+mapfile -t common < <(blind_recipe_args "$data")
+common+=($resume)
 launch() {  # NAME ARGS...: one run of the common arguments plus ARGS (tools/background_run.sh)
   background_run "$runs" "$1" "${common[@]}" "${@:2}"
 }
