@@ -5,7 +5,8 @@
 # (L1 x250 + 0.5 five-layer VGG16 + 0.05 relativistic PatchGAN, batch 8 at 96 px), half the generator learning
 # rate (it continues, it does not start) and a fresh discriminator (the first stage's is not in the model folder),
 # on one thread, nice'd. Score it with PSNR_STAGE=<24-conv PSNR stage> tools/choose_fast_real_blend.sh.
-# Usage: tools/fast_real_24_gan_more_cpu.sh [RUNS_DIR] [MINUTES] [INIT_FROM] [--resume]
+# Usage: [NAME=fast-real-24-gan2] tools/fast_real_24_gan_more_cpu.sh [RUNS_DIR] [MINUTES] [INIT_FROM] [--resume]
+#   NAME=fast-real-24-gan3 ... runs/fast-real-24-gan2/model: a third stage, from the second (stop 21, unfinished)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -16,7 +17,7 @@ data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
 mapfile -t common < <(blind_recipe_args "$data")
-background_run "$runs" fast-real-24-gan2 "${common[@]}" --arch-kwargs '{"num_convs":24}' $resume \
+background_run "$runs" "${NAME:-fast-real-24-gan2}" "${common[@]}" --arch-kwargs '{"num_convs":24}' $resume \
   --init-from "$init" --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 \
   --gan-lr 5e-5 --d-lr 2e-4 --pixel-weight 250 --perceptual-weight 0.5 \
   --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic --seed 7 \
