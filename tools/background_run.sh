@@ -17,3 +17,11 @@ blind_recipe_args() {
     --data "$data/celebamask-hq-256" --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic \
     --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1
 }
+
+# blind_gan_args: the GAN-stage arguments every blind segment shares, one per line (`mapfile -t` as above): batch 8
+# at 96 px, a five-layer VGG16 perceptual loss at 0.5 and 0.05 relativistic PatchGAN, discriminator lr 2e-4. The
+# L1 weight, the generator's learning rate and the seed are each segment's own.
+blind_gan_args() {
+  printf '%s\n' --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --d-lr 2e-4 --perceptual-weight 0.5 \
+    --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic
+}

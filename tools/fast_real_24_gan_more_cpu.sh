@@ -17,9 +17,7 @@ data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
 mapfile -t common < <(blind_recipe_args "$data")
-background_run "$runs" "${NAME:-fast-real-24-gan2}" "${common[@]}" --arch-kwargs '{"num_convs":24}' $resume \
-  --init-from "$init" --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 \
-  --gan-lr 5e-5 --d-lr 2e-4 --pixel-weight 250 --perceptual-weight 0.5 \
-  --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic --seed 7 \
-  --max-minutes "$minutes"
+mapfile -t gan < <(blind_gan_args)
+background_run "$runs" "${NAME:-fast-real-24-gan2}" "${common[@]}" "${gan[@]}" --arch-kwargs '{"num_convs":24}' \
+  $resume --init-from "$init" --gan-lr 5e-5 --pixel-weight 250 --seed 7 --max-minutes "$minutes"
 wait

@@ -10,8 +10,9 @@
 # VGG16 + 0.05 relativistic PatchGAN, batch 8 at 96 px, seed 5 as in tools/fast_real_gan16_cpu.sh):
 #   runs/fast-real-24-gan, runs/fast-real-32-gan
 # Score them on the val faces with PSNR_STAGE=runs/fast-real-NN/model tools/choose_fast_real_blend.sh RUN ...
-# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce, check that
-# folder out of git (`git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x -C DIR`) and point INIT_FROM at it.
+# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce,
+# check that folder out of git and point INIT_FROM at it:
+#   mkdir DIR && git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x --strip-components 3 -C DIR
 # Usage: [GAN_MINUTES=50] [INIT_FROM=DIR] tools/fast_real_deeper_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +25,8 @@ mkdir -p "$runs"
 source tools/background_run.sh
 mapfile -t sources < <(blind_recipe_args "$data")
 sources+=($resume)
-gan_losses=(--pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 250
-            --perceptual-weight 0.5 --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05
-            --gan-loss relativistic --seed 5)
+mapfile -t gan_losses < <(blind_gan_args)
+gan_losses+=(--gan-lr 1e-4 --pixel-weight 250 --seed 5)
 for convs in 24 32; do
   deepened=$runs/deepened/fast-real-psnr-$convs
   [[ -f $deepened/model.safetensors ]] || uv run python tools/deepen_fast.py "$init" \

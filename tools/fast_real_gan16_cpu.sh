@@ -16,10 +16,11 @@
 # --only NAME launches just that run of the sweep (to restart one run).
 # Score them (and their weight blends with fast-real-psnr: tools/fidelity_points.py RUN/model --psnr fast-real-psnr)
 # with tools/score_fast_real_segment.sh.
-# Usage: [INIT_FROM=DIR] tools/fast_real_gan16_cpu.sh [RUNS_DIR] [MINUTES] [--resume] [--sweep pixel-weight|fidelity|l1-weight]
-#                                     [--only NAME]
-# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce, check that
-# folder out of git (`git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x -C DIR`) and point INIT_FROM at it.
+# Usage: [INIT_FROM=DIR] tools/fast_real_gan16_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
+#          [--sweep pixel-weight|fidelity|l1-weight] [--only NAME]
+# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce,
+# check that folder out of git and point INIT_FROM at it:
+#   mkdir DIR && git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x --strip-components 3 -C DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 positional=() resume= sweep=pixel-weight only=
@@ -38,10 +39,9 @@ data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
 mapfile -t common < <(blind_recipe_args "$data")
+mapfile -t -O "${#common[@]}" common < <(blind_gan_args)
 common+=(--arch-kwargs '{"num_convs":16}' --init-from "${INIT_FROM:-facesr_hub/weights/fast-real-psnr}"
-         --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --perceptual-weight 0.5
-         --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05 --gan-loss relativistic
-         --max-minutes "$minutes" --seed 5 $resume)
+         --gan-lr 1e-4 --max-minutes "$minutes" --seed 5 $resume)
 launch() {  # NAME ARGS...: one run of the common arguments plus ARGS (tools/background_run.sh)
   [ -z "$only" ] || [ "$only" = "$1" ] || return 0
   background_run "$runs" "$1" "${common[@]}" "${@:2}"

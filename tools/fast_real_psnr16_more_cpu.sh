@@ -8,8 +8,9 @@
 # 27.047 at 1,000; it was stopped at 1,250 steps and its thread given to the L1 x250 GAN stage. This 0.62 M-parameter
 # network looks saturated on realistic inputs at about 11,000 L1 steps, so more of them is not the lever.
 # Usage: [INIT_FROM=DIR] tools/fast_real_psnr16_more_cpu.sh [RUNS_DIR] [MINUTES] [--resume]
-# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce, check that
-# folder out of git (`git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x -C DIR`) and point INIT_FROM at it.
+# Its input is the 16-conv fast-real-psnr bundled in stops 18-20; the bundled one has changed since. To reproduce,
+# check that folder out of git and point INIT_FROM at it:
+#   mkdir DIR && git archive 471d30f facesr_hub/weights/fast-real-psnr | tar -x --strip-components 3 -C DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}

@@ -23,10 +23,9 @@ mkdir -p "$runs"
 deepened=$runs/deepened/fast-real-psnr-16
 [[ -f $deepened/model.safetensors ]] || uv run python tools/deepen_fast.py "$weights/fast-real-psnr" --num-convs 16 \
   --out "$deepened"
-gan_losses=(--pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4 --pixel-weight 5
-            --perceptual-weight 0.5 --perceptual-layers conv1_2 conv2_2 conv3_3 conv4_3 conv5_3 --gan-weight 0.05
-            --gan-loss relativistic)
 source tools/background_run.sh
+mapfile -t gan_losses < <(blind_gan_args)
+gan_losses+=(--gan-lr 1e-4 --pixel-weight 5)
 mapfile -t common < <(blind_recipe_args "$data")
 common+=($resume)
 launch() {  # NAME ARGS...: one run of the common arguments plus ARGS (tools/background_run.sh)
