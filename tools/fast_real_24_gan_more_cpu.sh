@@ -5,8 +5,12 @@
 # (L1 x250 + 0.5 five-layer VGG16 + 0.05 relativistic PatchGAN, batch 8 at 96 px), half the generator learning
 # rate (it continues, it does not start) and a fresh discriminator (the first stage's is not in the model folder),
 # on one thread, nice'd. Score it with PSNR_STAGE=<24-conv PSNR stage> tools/choose_fast_real_blend.sh.
-# Usage: [NAME=fast-real-24-gan2] tools/fast_real_24_gan_more_cpu.sh [RUNS_DIR] [MINUTES] [INIT_FROM] [--resume]
-#   NAME=fast-real-24-gan3 ... runs/fast-real-24-gan2/model: a third stage, from the second (stop 21, unfinished)
+# Usage: [NAME=fast-real-24-gan2] [PIXEL_WEIGHT=250] [SEED=7] tools/fast_real_24_gan_more_cpu.sh [RUNS_DIR] [MINUTES]
+#        [INIT_FROM] [--resume]
+#   NAME=fast-real-24-gan3 ... runs/fast-real-24-gan2/model: a third stage, from the second (stop 22; stop 21's
+#   attempt ended before its first checkpoint)
+#   NAME=fast-real-24-gan3-l400 PIXEL_WEIGHT=400 SEED=8 ...: beside it, the same stage with more L1 (the val PSNR
+#   margin is the thin one), so the blend rule can choose between the two
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -19,5 +23,5 @@ source tools/background_run.sh
 mapfile -t common < <(blind_recipe_args "$data")
 mapfile -t gan < <(blind_gan_args)
 background_run "$runs" "${NAME:-fast-real-24-gan2}" "${common[@]}" "${gan[@]}" --arch-kwargs '{"num_convs":24}' \
-  $resume --init-from "$init" --gan-lr 5e-5 --pixel-weight 250 --seed 7 --max-minutes "$minutes"
+  $resume --init-from "$init" --gan-lr 5e-5 --pixel-weight "${PIXEL_WEIGHT:-250}" --seed "${SEED:-7}" --max-minutes "$minutes"
 wait
