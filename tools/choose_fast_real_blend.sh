@@ -7,6 +7,7 @@
 # on these faces (at least 1.0 dB above bicubic, LPIPS-alex at most 0.6x bicubic's), the lowest LPIPS-alex; if no row
 # meets both, the highest PSNR among the rows under 0.6x, shipped only if it beats the shipped fast-real's PSNR there.
 # (Stop 17's rule, the lowest LPIPS among rows at +1.0 dB or more, could pick a row that misses the LPIPS target.)
+# tools/pick_fast_real_blend.py applies the rule to this script's JSON tables (the shipped row competing too).
 # Usage: [PSNR_STAGE=CHECKPOINT] [FRACTIONS="F ..."] tools/choose_fast_real_blend.sh [RUNS_DIR] [OUT_PREFIX] [RUN_NAME ...]
 #   default runs: every finished GAN run of tools/fast_real_gan16_cpu.sh (all are named fast-real-16-*)
 #   PSNR_STAGE: the PSNR stage to blend towards (default the bundled fast-real-psnr). Another one (a run folder such as
