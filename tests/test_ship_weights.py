@@ -64,3 +64,14 @@ def test_cli_refuses_malformed_interpolation(tmp_path, item, capsys):
                            "--out", str(out)])
     assert "--interpolate" in capsys.readouterr().err
     assert not (out / "fast-real").exists()
+
+
+def test_a_second_table_gets_its_own_section_and_rerunning_the_first_keeps_it():
+    card = "# fast-real\n\nIntro.\n\n## Use\n\nload it\n"
+    clean = ship_weights.with_section(card, "## Held-out evaluation", "## Held-out evaluation\n\nclean v1\n")
+    both = ship_weights.with_section(clean, "## Held-out evaluation, realistic inputs",
+                                     "## Held-out evaluation, realistic inputs\n\nrealistic v1\n")
+    again = ship_weights.with_section(both, "## Held-out evaluation", "## Held-out evaluation\n\nclean v2\n")
+    assert again == ("# fast-real\n\nIntro.\n\n## Use\n\nload it\n\n## Held-out evaluation\n\nclean v2\n\n"
+                     "## Held-out evaluation, realistic inputs\n\nrealistic v1\n")
+    assert ship_weights.with_section(again, "## Use", "## Use\n\nnew\n").count("## ") == 3

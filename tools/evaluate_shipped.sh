@@ -39,6 +39,13 @@ uv run python -m facesr_hub.evaluate --data "$data/celeba-hq-256" --split test -
   --json "$out/celeba-hq-test-realistic.json" --grid "$out/celeba-hq-test-realistic-grid.png" \
   >"$out/celeba-hq-test-realistic.md"
 wait
+# Every bundled card carries the clean table; the models scored on realistic inputs carry that table too (for
+# fast-real, the one it is for).
+uv run python tools/ship_weights.py add-eval --json "$out/celeba-hq-test.json" --table "$out/celeba-hq-test.md" \
+  --grid "$out/celeba-hq-test-grid.png"
+uv run python tools/ship_weights.py add-eval --json "$out/celeba-hq-test-realistic.json" \
+  --table "$out/celeba-hq-test-realistic.md" --grid "$out/celeba-hq-test-realistic-grid.png" \
+  --heading "## Held-out evaluation, realistic inputs" --names fast fast-psnr fast-real fast-real-psnr
 
 uv run python -m facesr_hub.evaluate --data "$data/celeba" --split test --limit 100 --degradation realistic \
   --degradation-seed 0 --model fast --model fast-real --model fast-real-psnr --model fast-psnr \

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -141,9 +142,21 @@ def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path, he
         if folder.name not in evaluated:
             print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers", file=sys.stderr)
             continue
-        card = (folder / "README.md").read_text(encoding="utf-8").split(heading)[0].rstrip()
-        (folder / "README.md").write_text(f"{card}\n\n{section}", encoding="utf-8")
+        card = with_section((folder / "README.md").read_text(encoding="utf-8"), heading, section)
+        (folder / "README.md").write_text(card, encoding="utf-8")
         print(f"{folder.name}: card updated")
+
+
+def with_section(card: str, heading: str, section: str) -> str:
+    """The card with its ``heading`` section (up to the next ``## `` heading) replaced by ``section``, in place, or
+    ``section`` appended when the card has none: re-running one table's add-eval keeps the other tables' sections."""
+    parts = re.split(r"(?m)^(?=## )", card.rstrip() + "\n")
+    index = next((i for i, part in enumerate(parts) if part.split("\n", 1)[0].rstrip() == heading), None)
+    if index is None:
+        parts.append(section)
+    else:
+        parts[index] = section
+    return "\n\n".join(part.strip("\n") for part in parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
