@@ -93,7 +93,8 @@ def _segments(chains: list[str]) -> list[tuple[Path, dict, int, int, int, int]]:
 
 
 def plot(chains: list[str], out: Path) -> None:
-    figure, axes = plt.subplots(2, 2, figsize=(12, 7.5), constrained_layout=True)
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8.5), layout="constrained")
+    bicubic_labelled: set[tuple[str, float]] = set()  # one legend entry per bicubic line, not one per segment and axis
     for run, config, pixel_steps, index, step_offset, seen_offset in _segments(chains):
         colour = f"C{index}"
         bicubic = _bicubic(config)
@@ -107,10 +108,15 @@ def plot(chains: list[str], out: Path) -> None:
             key = "psnr" if "psnr" in tag else "lpips_alex"
             for column, xs in enumerate((steps, seen)):
                 axis = axes[row][column]
+                first = row == 0 and column == 0
                 axis.plot(xs, values, "s-" if step_offset else "o-", color=colour,
-                          label=f"{run.name} ({config['degradation']} inputs)")
+                          label=f"{run.name} ({config['degradation']} inputs)" if first else None)
+                line = (colour, round(bicubic["psnr"], 3))
                 axis.axhline(bicubic[key], color=colour, linestyle="--", linewidth=1,
-                             label=f"bicubic on {run.name}'s val inputs")
+                             label=f"bicubic on {run.name}'s val inputs" if first and line not in bicubic_labelled
+                             else None)
+                if first:
+                    bicubic_labelled.add(line)
                 if pixel_steps:
                     switch = (step_offset + pixel_steps if column == 0
                               else seen_offset + _images_seen(pixel_steps, config, pixel_steps))
@@ -118,7 +124,8 @@ def plot(chains: list[str], out: Path) -> None:
                 axis.set_xlabel("step" if column == 0 else "images seen")
                 axis.set_ylabel(label)
                 axis.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    # Below the plots, not on them: the curves fill the axes.
+    figure.legend(loc="outside lower center", ncol=3, fontsize=8)
     figure.suptitle("Validation (EMA weights) during training; dotted: PSNR -> GAN stage switch")
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
