@@ -4,7 +4,8 @@
 # its cosine schedule had decayed to 0, so this starts a new stage from its EMA weights with the same losses
 # (L1 x250 + 0.5 five-layer VGG16 + 0.05 relativistic PatchGAN, batch 8 at 96 px), half the generator learning
 # rate (it continues, it does not start) and a fresh discriminator (the first stage's is not in the model folder),
-# on one thread, nice'd. Score it with PSNR_STAGE=<24-conv PSNR stage> tools/choose_fast_real_blend.sh.
+# on one thread, nice'd. Score it with tools/choose_fast_real_blend.sh (its default PSNR stage, the bundled
+# fast-real-psnr, is the 24-conv one since stop 21), then tools/pick_fast_real_blend.py.
 # Usage: [NAME=fast-real-24-gan2] [PIXEL_WEIGHT=250] [SEED=7] tools/fast_real_24_gan_more_cpu.sh [RUNS_DIR] [MINUTES]
 #        [INIT_FROM] [--resume]
 #   NAME=fast-real-24-gan3 ... runs/fast-real-24-gan2/model: a third stage, from the second (stop 22; stop 21's
