@@ -1,0 +1,65 @@
+"""Decide whether deeper candidates replace the shipped `fast-psnr` and `fast`, by a rule written before they were
+scored, applied to one evaluate --json table of validation faces (tools/score_fast_deeper.sh).
+
+    uv run python tools/pick_fast_pair.py docs/results/fast-deeper-val.json \
+        --psnr-candidate runs/fast-psnr-16/model --gan-candidate runs/fast-16-gan/model
+
+The rule (stop 23's): a PSNR-stage candidate replaces `fast-psnr` when its PSNR is higher than the shipped one's; a
+GAN-stage candidate replaces `fast` when it is better on both axes: LPIPS-alex lower and PSNR no lower than the
+shipped `fast`'s. Both are read on the same faces, in the same run, so no margin is needed for the protocol; a
+strict Pareto rule cannot ship a model that is worse on either axis. Prints one line per decision:
+``ship NAME ROW`` or ``keep NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def metrics_by_row(path: Path) -> dict[str, dict[str, float]]:
+    """Each available row's metrics in one evaluate --json table."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return {row["name"]: row["metrics"] for row in report["rows"] if not row.get("unavailable")}
+
+
+def psnr_stage_wins(candidate: dict[str, float], shipped: dict[str, float]) -> bool:
+    """A PSNR stage is judged on PSNR alone."""
+    return candidate["psnr"] > shipped["psnr"]
+
+
+def gan_stage_wins(candidate: dict[str, float], shipped: dict[str, float]) -> bool:
+    """A GAN stage must be better on both axes: lower LPIPS-alex, PSNR no lower."""
+    return candidate["lpips_alex"] < shipped["lpips_alex"] and candidate["psnr"] >= shipped["psnr"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("table", type=Path, help="tools/score_fast_deeper.sh's JSON table")
+    parser.add_argument("--psnr-candidate", help="row name of the candidate for fast-psnr")
+    parser.add_argument("--gan-candidate", help="row name of the candidate for fast")
+    args = parser.parse_args(argv)
+    try:
+        rows = metrics_by_row(args.table)
+    except (OSError, ValueError, KeyError) as error:
+        parser.error(str(error))
+    decisions = [("fast-psnr", args.psnr_candidate, psnr_stage_wins), ("fast", args.gan_candidate, gan_stage_wins)]
+    for shipped, candidate, wins in decisions:
+        if candidate is None:
+            continue
+        missing = [name for name in (shipped, candidate, "bicubic") if name not in rows]
+        if missing:
+            parser.error(f"{args.table}: no row named {missing} (rows: {sorted(rows)})")
+        bicubic = rows["bicubic"]
+        for name in (shipped, candidate):
+            m = rows[name]
+            print(f"{name:40s} {m['psnr'] - bicubic['psnr']:+.3f} dB  LPIPS-alex {m['lpips_alex']:.4f} "
+                  f"({m['lpips_alex'] / bicubic['lpips_alex']:.3f}x)", file=sys.stderr)
+        print(f"ship {shipped} {candidate}" if wins(rows[candidate], rows[shipped]) else f"keep {shipped}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
