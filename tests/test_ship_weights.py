@@ -75,3 +75,22 @@ def test_a_second_table_gets_its_own_section_and_rerunning_the_first_keeps_it():
     assert again == ("# fast-real\n\nIntro.\n\n## Use\n\nload it\n\n## Held-out evaluation\n\nclean v2\n\n"
                      "## Held-out evaluation, realistic inputs\n\nrealistic v1\n")
     assert ship_weights.with_section(again, "## Use", "## Use\n\nnew\n").count("## ") == 3
+
+
+@pytest.mark.parametrize("evaluated_only", [False, True])
+def test_add_eval_updates_the_scored_models_cards_and_warns_about_the_others_unless_told(tmp_path, capsys,
+                                                                                          evaluated_only):
+    out = tmp_path / "weights"
+    for name in ("fast", "upsample"):
+        (out / name).mkdir(parents=True)
+        (out / name / "README.md").write_text(f"# {name}\n\nIntro.\n", encoding="utf-8")
+    report = tmp_path / "eval.json"
+    report.write_text('{"rows": [{"name": "fast"}, {"name": "bicubic"}]}', encoding="utf-8")
+    table = tmp_path / "eval.md"
+    table.write_text("| method | PSNR |\n|---|---:|\n| fast | 25.00 |\n\nwrote eval.json\n", encoding="utf-8")
+    ship_weights.add_eval(report, table, None, out, "## Held-out evaluation, realistic inputs",
+                          evaluated_only=evaluated_only)
+    assert "| fast | 25.00 |" in (out / "fast" / "README.md").read_text(encoding="utf-8")
+    assert (out / "upsample" / "README.md").read_text(encoding="utf-8") == "# upsample\n\nIntro.\n"
+    warned = "upsample is not in" in capsys.readouterr().err
+    assert warned is not evaluated_only

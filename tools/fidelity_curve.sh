@@ -2,7 +2,8 @@
 # What the app's fidelity slider does, measured: the slider's models at fidelity 0 (the GAN model), 0.25, 0.5, 0.75
 # and 1 (its PSNR stage) on the 19 CelebA-HQ test faces, bicubic in the same run. `fast` on clean inputs, `fast-real`
 # on realistic ones (degradation seed 0, the same LR images as the README's realistic table). Quality columns only.
-# Usage: tools/fidelity_curve.sh [DATA_DIR] [POINTS_DIR]
+# Usage: [NAMES="fast fast-real"] tools/fidelity_curve.sh [DATA_DIR] [POINTS_DIR]
+#   NAMES=fast: only the curve of a model that changed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data}
@@ -10,7 +11,8 @@ points=${2:-runs/fidelity}
 out=docs/results
 fidelities=(0.25 0.50 0.75)
 train_data=(--train-data "$data/celeba-hq-256" --train-data "$data/celebamask-hq-256")
-for name in fast fast-real; do
+read -ra names <<<"${NAMES:-fast fast-real}"
+for name in "${names[@]}"; do
   uv run python tools/fidelity_points.py "$name" --fidelity "${fidelities[@]}" --out "$points"
   models=(--model "$name")
   for f in "${fidelities[@]}"; do models+=(--model "$points/$name-f$f"); done
@@ -20,4 +22,4 @@ for name in fast fast-real; do
     --baseline bicubic --no-speed "${train_data[@]}" --grid-images 3 \
     --json "$out/fidelity-$name.json" --grid "$out/fidelity-$name-grid.png" > "$out/fidelity-$name.md"
 done
-cat "$out/fidelity-fast.md" "$out/fidelity-fast-real.md"
+for name in "${names[@]}"; do cat "$out/fidelity-$name.md"; done

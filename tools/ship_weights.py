@@ -127,7 +127,10 @@ def with_purpose(card: str, degradation: str) -> str:
 
 
 def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path, heading: str = EVAL_HEADING,
-             names: list[str] | None = None) -> None:
+             names: list[str] | None = None, evaluated_only: bool = False) -> None:
+    """Put the table into the ``heading`` section of each bundled card (only ``names`` when given). A card whose model
+    is not in the table keeps no numbers from it: a warning, unless ``evaluated_only`` says the table covers only the
+    models it scored (a second table, such as the realistic-input one)."""
     evaluation = json.loads(json_path.read_text(encoding="utf-8"))
     table = table_path.read_text(encoding="utf-8").split("\nwrote ")[0].strip()  # the report, not the file list
     evaluated = {row["name"] for row in evaluation["rows"]}
@@ -140,6 +143,8 @@ def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path, he
         if names is not None and folder.name not in names:
             continue
         if folder.name not in evaluated:
+            if evaluated_only:
+                continue
             print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers", file=sys.stderr)
             continue
         card = with_section((folder / "README.md").read_text(encoding="utf-8"), heading, section)
@@ -177,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--grid", type=Path, default=None)
     a.add_argument("--heading", default=EVAL_HEADING, help="section heading (a second table gets its own)")
     a.add_argument("--names", nargs="+", default=None, help="only these bundled models' cards")
+    a.add_argument("--evaluated-only", action="store_true",
+                   help="only the cards of the models the table scored, without warning about the others")
     for p in (b, a):
         p.add_argument("--out", type=Path, default=bundled_weights_dir())
     args = parser.parse_args(argv)
@@ -199,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
     else:
-        add_eval(args.json, args.table, args.grid, args.out, args.heading, args.names)
+        add_eval(args.json, args.table, args.grid, args.out, args.heading, args.names, args.evaluated_only)
     return 0
 
 
