@@ -18,7 +18,6 @@ runs=${1:-runs}
 minutes=${2:-100}
 resume=${3:-}
 data=${FACESR_DATA:-../shared/data}
-weights=facesr_hub/weights
 mkdir -p "$runs"
 source tools/background_run.sh
 common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"

@@ -143,9 +143,9 @@ def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path, he
         if names is not None and folder.name not in names:
             continue
         if folder.name not in evaluated:
-            if evaluated_only:
-                continue
-            print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers", file=sys.stderr)
+            if not evaluated_only:
+                print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers",
+                      file=sys.stderr)
             continue
         card = with_section((folder / "README.md").read_text(encoding="utf-8"), heading, section)
         (folder / "README.md").write_text(card, encoding="utf-8")
