@@ -1,5 +1,5 @@
 """Decide whether deeper candidates replace the shipped `fast-psnr` and `fast`, by a rule written before they were
-scored, applied to one evaluate --json table of validation faces (tools/score_fast_deeper.sh).
+scored, applied to one evaluate --json table of validation faces (tools/score_fast_candidates.sh).
 
     uv run python tools/pick_fast_pair.py docs/results/fast-deeper-val.json \
         --psnr-candidate runs/fast-psnr-16/model --gan-candidate runs/fast-16-gan/model
@@ -51,7 +51,7 @@ def _show(rows: dict[str, dict[str, float]], names: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("table", type=Path, help="tools/score_fast_deeper.sh's JSON table")
+    parser.add_argument("table", type=Path, help="tools/score_fast_candidates.sh's JSON table")
     parser.add_argument("--psnr-candidate", help="row name of the candidate for fast-psnr")
     parser.add_argument("--gan-candidate", nargs="+", default=[],
                         help="row names of the candidates for fast (a GAN stage and its weight blends)")
