@@ -29,6 +29,14 @@ def test_plus_continues_from_the_psnr_stage_and_double_plus_from_the_final_weigh
     b = make_run(tmp_path / "b", pixel_steps=50, gan_steps=30)
     c = make_run(tmp_path / "c", pixel_steps=0, gan_steps=20)
     segments = plot_learning_curve._segments([f"{a}+{b}++{c}", a])
-    offsets = [(Path(run).name, colour, steps, seen) for run, _, _, colour, steps, seen in segments]
+    offsets = [(s.run.name, s.colour, s.step_offset, s.seen_offset) for s in segments]
     # b starts at a's PSNR -> GAN switch (100 steps of 16); c after all of b: 50 PSNR steps of 16, 30 GAN steps of 8.
     assert offsets == [("a", 0, 0, 0), ("b", 0, 100, 1600), ("c", 0, 180, 1600 + 800 + 240), ("a", 1, 0, 0)]
+
+
+def test_the_stage_switch_is_drawn_only_for_runs_that_switched(tmp_path):
+    both = make_run(tmp_path / "both", pixel_steps=100, gan_steps=40)
+    psnr_only = make_run(tmp_path / "psnr-only", pixel_steps=100, gan_steps=0)
+    gan_only = make_run(tmp_path / "gan-only", pixel_steps=0, gan_steps=40)
+    switches = [s.switch_step() for s in plot_learning_curve._segments([both, psnr_only, gan_only])]
+    assert switches == [100, None, None]

@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import torch
@@ -72,9 +73,24 @@ def _links(chain: str) -> list[tuple[str, Path]]:
     return links
 
 
-def _segments(chains: list[str]) -> list[tuple[Path, dict, int, int, int, int]]:
-    """(run, its config, its PSNR steps, colour index, step offset, images-seen offset) per segment of each
-    ``A+B++C...`` chain."""
+class Segment(NamedTuple):
+    """One run of a chain, where it is drawn from."""
+
+    run: Path
+    config: dict
+    pixel_steps: int  # its PSNR-stage steps
+    steps: int  # all its steps
+    colour: int  # the chain's index
+    step_offset: int
+    seen_offset: int  # images seen before it
+
+    def switch_step(self) -> int | None:
+        """The run's own step of its PSNR -> GAN switch; None when it ran one stage only (nothing switched)."""
+        return self.pixel_steps if 0 < self.pixel_steps < self.steps else None
+
+
+def _segments(chains: list[str]) -> list[Segment]:
+    """Each segment of each ``A+B++C...`` chain."""
     segments = []
     for index, chain in enumerate(chains):
         step_offset = seen_offset = 0
@@ -87,7 +103,7 @@ def _segments(chains: list[str]) -> list[tuple[Path, dict, int, int, int, int]]:
                 seen_offset += _images_seen(continued, config, pixel_steps)
             config = json.loads((run / "train_config.json").read_text())
             pixel_steps, steps = _steps(run)
-            segments.append((run, config, pixel_steps, index, step_offset, seen_offset))
+            segments.append(Segment(run, config, pixel_steps, steps, index, step_offset, seen_offset))
             previous = (config, pixel_steps, steps)
     return segments
 
@@ -95,8 +111,10 @@ def _segments(chains: list[str]) -> list[tuple[Path, dict, int, int, int, int]]:
 def plot(chains: list[str], out: Path) -> None:
     figure, axes = plt.subplots(2, 2, figsize=(12, 8.5), layout="constrained")
     bicubic_labelled: set[tuple[str, float]] = set()  # one legend entry per bicubic line, not one per segment and axis
-    for run, config, pixel_steps, index, step_offset, seen_offset in _segments(chains):
+    for segment in _segments(chains):
+        run, config, pixel_steps, _, index, step_offset, seen_offset = segment
         colour = f"C{index}"
+        switch_step = segment.switch_step()
         bicubic = _bicubic(config)
         for row, (tag, label) in enumerate((("val/psnr", "PSNR (dB)"), ("val/lpips_alex", "LPIPS-alex (lower better)"))):
             points = _scalars(run, tag)
@@ -117,9 +135,9 @@ def plot(chains: list[str], out: Path) -> None:
                              else None)
                 if first:
                     bicubic_labelled.add(line)
-                if pixel_steps:
-                    switch = (step_offset + pixel_steps if column == 0
-                              else seen_offset + _images_seen(pixel_steps, config, pixel_steps))
+                if switch_step is not None:
+                    switch = (step_offset + switch_step if column == 0
+                              else seen_offset + _images_seen(switch_step, config, pixel_steps))
                     axis.axvline(switch, color=colour, linestyle=":", linewidth=1)
                 axis.set_xlabel("step" if column == 0 else "images seen")
                 axis.set_ylabel(label)
