@@ -46,3 +46,11 @@ def test_a_missing_row_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, str(TOOL), str(path), "--gan-candidate", "g16"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "no row named ['fast', 'g16']" in result.stderr
+
+
+def test_a_file_that_is_not_an_evaluate_table_is_a_clear_error(tmp_path):
+    path = tmp_path / "val.json"
+    path.write_text(json.dumps([{"name": "fast"}]))  # JSON, but not a report
+    result = subprocess.run([sys.executable, str(TOOL), str(path), "--gan-candidate", "g16"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "not an evaluate --json report" in result.stderr

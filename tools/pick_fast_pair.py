@@ -14,15 +14,15 @@ one line per decision: ``ship NAME ROW`` or ``keep NAME``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from eval_table import read_table
 
 
 def metrics_by_row(path: Path) -> dict[str, dict[str, float]]:
     """Each available row's metrics in one evaluate --json table."""
-    report = json.loads(path.read_text(encoding="utf-8"))
-    return {row["name"]: row["metrics"] for row in report["rows"] if not row.get("unavailable")}
+    return {name: row["metrics"] for name, row in read_table(path)[1].items()}
 
 
 def psnr_stage_wins(candidate: dict[str, float], shipped: dict[str, float]) -> bool:

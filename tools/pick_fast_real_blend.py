@@ -17,11 +17,12 @@ Prints every row with its gains, then one last line: ``pick RUN_DIR FRACTION`` (
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from eval_table import read_table
 
 MIN_GAIN_DB = 1.0
 MAX_LPIPS_RATIO = 0.6
@@ -47,8 +48,7 @@ class Row:
 def read_rows(path: Path, only: str | None = None) -> tuple[list[Row], tuple]:
     """Rows of one evaluate --json table (all but bicubic, or just ``only``), and the key that must match across
     tables: file list, protocol and bicubic's scores."""
-    report = json.loads(path.read_text())
-    by_name = {row["name"]: row for row in report["rows"] if not row.get("unavailable")}
+    report, by_name = read_table(path)
     if "bicubic" not in by_name:
         raise ValueError(f"{path}: no bicubic row to read the gains against")
     bicubic = by_name.pop("bicubic")["metrics"]
