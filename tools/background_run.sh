@@ -8,14 +8,20 @@ background_run() {
     >>"$runs/$name.log" 2>&1 &
 }
 
-# blind_recipe_args DATA: the training arguments every blind (`fast-real`) segment shares, one per line (read them
-# with `mapfile -t ARRAY < <(blind_recipe_args "$data")`): the shipped recipe's four sources with 80% of the batches
-# from the true-256 faces, realistic inputs, warm-up, EMA, validation on 16 faces, one loader worker.
-blind_recipe_args() {
+# recipe_args DATA: the training arguments every `fast`-family segment since stop 18 shares, one per line (read them
+# with `mapfile -t ARRAY < <(recipe_args "$data")`): the shipped recipe's four sources with 80% of the batches from
+# the true-256 faces, warm-up, EMA, validation on 16 faces, checkpoints every 250 steps, one loader worker.
+recipe_args() {
   local data=$1
   printf '%s\n' --data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" \
-    --data "$data/celebamask-hq-256" --source-weights 0.1 0.1 0.06 0.74 --arch fast --degradation realistic \
+    --data "$data/celebamask-hq-256" --source-weights 0.1 0.1 0.06 0.74 --arch fast \
     --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1
+}
+
+# blind_recipe_args DATA: recipe_args with realistic inputs, for every blind (`fast-real`) segment.
+blind_recipe_args() {
+  recipe_args "$1"
+  printf '%s\n' --degradation realistic
 }
 
 # blind_gan_args: the GAN-stage arguments every blind segment shares, one per line (`mapfile -t` as above): batch 8

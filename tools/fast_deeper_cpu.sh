@@ -20,9 +20,8 @@ resume=${3:-}
 data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
-common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
-        --source-weights 0.1 0.1 0.06 0.74 --arch fast --arch-kwargs '{"num_convs":16}' --max-minutes "$minutes"
-        --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1 $resume)
+mapfile -t common < <(recipe_args "$data")
+common+=(--arch-kwargs '{"num_convs":16}' --max-minutes "$minutes" $resume)
 for name in fast-psnr fast; do
   deepened=$runs/deepened/$name-16
   [[ -f $deepened/model.safetensors ]] || uv run python tools/deepen_fast.py "$name" --num-convs 16 --out "$deepened"

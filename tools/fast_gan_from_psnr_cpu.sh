@@ -22,9 +22,8 @@ resume=${3:-}
 data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
-common=(--data "$data/celeba" --data "$data/utkface" --data "$data/celeba-hq-256" --data "$data/celebamask-hq-256"
-        --source-weights 0.1 0.1 0.06 0.74 --arch fast --arch-kwargs '{"num_convs":16}' --max-minutes "$minutes"
-        --warmup-steps 100 --ema-decay 0.999 --val-images 16 --val-every 250 --save-every 250 --num-workers 1
+mapfile -t common < <(recipe_args "$data")
+common+=(--arch-kwargs '{"num_convs":16}' --max-minutes "$minutes"
         --init-from fast-psnr --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4
         --perceptual-weight 1 --gan-weight 0.05 --gan-loss relativistic $resume)
 background_run "$runs" fast-gan-l1x1 "${common[@]}" --pixel-weight 1 --seed 11
