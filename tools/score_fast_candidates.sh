@@ -16,6 +16,8 @@ shift 2
 data=${FACESR_DATA:-../shared/data}
 psnr_stage=${PSNR_STAGE:-fast-psnr}
 read -ra fractions <<<"${FRACTIONS:-0.05 0.10 0.15 0.20}"
+# tools/fidelity_points.py names each blend's folder with two decimals (0.1 -> -f0.10): spell the fractions the same way.
+for i in "${!fractions[@]}"; do fractions[i]=$(printf '%.2f' "${fractions[i]}"); done
 models=(--model fast-psnr --model fast)
 pick=()
 if [[ $psnr_stage != fast-psnr ]]; then
