@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fifth segment of the clean CPU recipe (issue 9): `fast`'s GAN stage started from the shipped 16-conv `fast-psnr`.
-# The shipped `fast` blends two 16-conv nets deepened separately from the 8-conv pair (0.8 x the deeper GAN stage +
+# Stop 23's `fast` blended two 16-conv nets deepened separately from the 8-conv pair (0.8 x the deeper GAN stage +
 # 0.2 x the deeper PSNR stage); alone that GAN stage reached 0.374x bicubic's LPIPS-alex on validation faces but lost
 # 0.5 dB. A GAN stage started from `fast-psnr` itself makes the pair ESRGAN's: one PSNR model and its own GAN fine-tune,
 # so the fidelity slider interpolates between a net and its own descendant. In fast's losses the L1 term is about 1%
