@@ -24,6 +24,14 @@ blind_recipe_args() {
   printf '%s\n' --degradation realistic
 }
 
+# fast_gan_args: the GAN-stage arguments of every clean 16-conv `fast` segment since stop 24, one per line (`mapfile -t`
+# as above): 16 body convs, batch 8 at 96 px, L1 + VGG16 conv5_3 + 0.05 relativistic PatchGAN, discriminator lr 2e-4.
+# The L1 weight, the generator's learning rate, the start point and the seed are each segment's own.
+fast_gan_args() {
+  printf '%s\n' --arch-kwargs '{"num_convs":16}' --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 \
+    --d-lr 2e-4 --perceptual-weight 1 --gan-weight 0.05 --gan-loss relativistic
+}
+
 # blind_gan_args: the GAN-stage arguments every blind segment shares, one per line (`mapfile -t` as above): batch 8
 # at 96 px, a five-layer VGG16 perceptual loss at 0.5 and 0.05 relativistic PatchGAN, discriminator lr 2e-4. The
 # L1 weight, the generator's learning rate and the seed are each segment's own.

@@ -23,9 +23,8 @@ data=${FACESR_DATA:-../shared/data}
 mkdir -p "$runs"
 source tools/background_run.sh
 mapfile -t common < <(recipe_args "$data")
-common+=(--arch-kwargs '{"num_convs":16}' --max-minutes "$minutes"
-        --init-from fast-psnr --pixel-fraction 0 --gan-batch-size 8 --gan-patch-size 96 --gan-lr 1e-4 --d-lr 2e-4
-        --perceptual-weight 1 --gan-weight 0.05 --gan-loss relativistic $resume)
+mapfile -t gan < <(fast_gan_args)
+common+=("${gan[@]}" --max-minutes "$minutes" --init-from fast-psnr --gan-lr 1e-4 $resume)
 background_run "$runs" fast-gan-l1x1 "${common[@]}" --pixel-weight 1 --seed 11
 background_run "$runs" fast-gan-l1x10 "${common[@]}" --pixel-weight 10 --seed 12
 wait
