@@ -13,6 +13,7 @@ import pytest
 import torch
 from hub_server import card_metadata
 from PIL import Image
+from safetensors.torch import load_file
 from training_fixtures import TINY_ARCH_KWARGS, make_celeba, tiny_args
 
 from facesr_hub import load_generator
@@ -308,6 +309,42 @@ def test_multi_layer_perceptual_loss_trains_and_is_stated_in_the_card(celeba, tm
     final = load_generator(result.final_dir, device="cpu").state_dict()
     assert any(not torch.equal(start[k], final[k]) for k in final)
     assert TrainConfig.from_dict(json.loads((tmp_path / "train_config.json").read_text())) == config
+
+
+def test_a_gan_stage_continues_against_the_discriminator_its_source_run_saved(celeba, tmp_path):
+    first = train(tiny_config(celeba, tmp_path / "first", conditional_d=True))
+    saved = load_file(tmp_path / "first" / "discriminator" / "model.safetensors")
+    config = tiny_config(celeba, tmp_path / "second", init_from=str(first.final_dir), pixel_steps=0,
+                         conditional_d=True, init_discriminator_from=str(tmp_path / "first"))
+    trainer = Trainer(config, load_train_data(config))
+    start = trainer.acc.unwrap_model(trainer.discriminator).state_dict()
+    assert saved.keys() == start.keys() and all(torch.equal(saved[k], start[k]) for k in saved)
+    fresh = Trainer(dataclasses.replace(config, init_discriminator_from=None, output_dir=str(tmp_path / "fresh")),
+                    load_train_data(config))
+    assert any(not torch.equal(saved[k], v) for k, v in fresh.acc.unwrap_model(fresh.discriminator).state_dict().items())
+    result = trainer.run()
+    assert "discriminator initialised from" in (result.final_dir / "README.md").read_text()
+    moved = load_file(tmp_path / "second" / "discriminator" / "model.safetensors")
+    assert any(not torch.equal(saved[k], moved[k]) for k in saved)  # and it trained on from there
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"conditional_d": False}, "pass the same --discriminator and --conditional-d"),
+    ({"discriminator": "seed"}, "pass the same --discriminator and --conditional-d"),
+])
+def test_a_saved_discriminator_of_another_kind_is_refused(celeba, tmp_path, overrides, message):
+    train(tiny_config(celeba, tmp_path / "first", conditional_d=True))
+    config = tiny_config(celeba, tmp_path / "second", init_discriminator_from=str(tmp_path / "first"), **overrides)
+    with pytest.raises(ValueError, match=message):
+        Trainer(config, load_train_data(config))
+
+
+def test_init_discriminator_from_needs_a_gan_stage_and_a_saved_discriminator(celeba, tmp_path):
+    with pytest.raises(ValueError, match="needs a GAN stage"):
+        tiny_config(celeba, tmp_path / "a", gan_steps=0, init_discriminator_from=str(tmp_path))
+    config = tiny_config(celeba, tmp_path / "b", init_discriminator_from=str(tmp_path / "nothing-here"))
+    with pytest.raises(FileNotFoundError, match="GAN runs save their discriminator there"):
+        Trainer(config, load_train_data(config))
 
 
 def test_init_from_another_architecture_is_refused(celeba, tmp_path):

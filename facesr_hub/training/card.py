@@ -43,6 +43,8 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
                      "by source, relative weights " + ", ".join(f"{Path(root).name} {weight:g}" for root, weight
                                                                 in zip(config.data, config.source_weights))),
         **({"initialised from": config.init_from} if config.init_from else {}),
+        **({"discriminator initialised from": config.init_discriminator_from}
+           if config.init_discriminator_from and not psnr_only else {}),
         "seed": config.seed,
     }
     if not psnr_only:

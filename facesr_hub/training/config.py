@@ -54,6 +54,8 @@ class TrainConfig:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     # Start from these weights (bundled name, folder or Hub repo of the same architecture) instead of random.
     init_from: str | None = None
+    # Start the GAN stage's discriminator from one a GAN run saved (its output folder or its discriminator/ folder).
+    init_discriminator_from: str | None = None
     # Data: HR patches from each source's own pixels ("native") or from the protocol's 256x256 resize ("resized").
     hr_source: str = "native"
     # LR inputs: the protocol's bicubic downscale, or the realistic chain (blur, resize, noise, JPEG; data.degradations)
@@ -179,6 +181,8 @@ class TrainConfig:
         if self.push_to_hub is not None and self.push_to_hub.count("/") != 1:
             raise ValueError(f"--push-to-hub takes a repo id 'owner/name', got {self.push_to_hub!r}")
         self.stage_steps()  # raises on inconsistent step counts
+        if self.init_discriminator_from is not None and not self.uses_gan:
+            raise ValueError("--init-discriminator-from needs a GAN stage (--pixel-fraction < 1 or --gan-steps > 0)")
 
     def degradation_config(self) -> DegradationConfig | None:
         """The realistic chain's settings (None for the protocol's bicubic degradation)."""
@@ -335,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gan-loss", default=d["gan_loss"].default, choices=GAN_LOSSES)
     g.add_argument("--discriminator", default=d["discriminator"].default, choices=sorted(DISCRIMINATORS))
     g.add_argument("--conditional-d", action="store_true", help="PatchGAN also sees the bicubic-upscaled LR")
+    g.add_argument("--init-discriminator-from", default=None, metavar="PATH",
+                   help="continue a GAN stage against the discriminator a GAN run saved (its --output-dir or its "
+                        "discriminator/ folder; same --discriminator and --conditional-d) instead of a fresh one")
     g = p.add_argument_group("validation, logging, checkpoints")
     g.add_argument("--val-images", type=int, default=d["val_images"].default,
                    help="whole 256x256 validation images (val split); 0 disables validation")

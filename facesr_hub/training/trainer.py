@@ -30,6 +30,7 @@ from .card import BETAS, training_card_info
 from .checkpoint import atomic_write_text, latest_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import TrainData, load_train_data, place_cache, training_batch
+from .discriminator_folder import DISCRIMINATOR_DIR, init_discriminator, save_discriminator_folder
 from .ema import ema_weights, make_ema, restart_ema_from_average
 from .planning import make_scheduler, plan_time_budget, replan_stage, retarget, seconds_per_step, warmup_steps
 from .state import TrainState, batch_seed
@@ -74,10 +75,17 @@ def _optimizer(config: TrainConfig, params: Any, lr: float) -> torch.optim.Optim
     return cls(params, lr=lr, betas=BETAS, weight_decay=config.weight_decay)
 
 
+def discriminator_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """The constructor keywords of the run's discriminator (``DISCRIMINATORS[config.discriminator]``)."""
+    return {"conditional": config.conditional_d} if config.discriminator == "patchgan" else {}
+
+
 def build_discriminator(config: TrainConfig) -> nn.Module:
-    if config.discriminator == "patchgan":
-        return DISCRIMINATORS["patchgan"](conditional=config.conditional_d)
-    return DISCRIMINATORS[config.discriminator]()
+    discriminator = DISCRIMINATORS[config.discriminator](**discriminator_kwargs(config))
+    if config.init_discriminator_from:
+        init_discriminator(discriminator, config.init_discriminator_from, name=config.discriminator,
+                           kwargs=discriminator_kwargs(config))
+    return discriminator
 
 
 class Trainer:
@@ -100,6 +108,7 @@ class Trainer:
             init_weights(generator, config.init_from)
         generator = generator.to(self.device)
         self.uses_gan = config.uses_gan
+        # A resumed run's checkpoint holds its own discriminator, loaded with the rest of the state below.
         discriminator = build_discriminator(config).to(self.device) if self.uses_gan else None
         self.objectives = Objectives(config, self.device)
         # 2. Optimisers: a fresh generator Adam for the GAN stage, as in ESRGAN (its moments differ).
@@ -390,6 +399,9 @@ class Trainer:
         if self.acc.is_main_process:
             with self._ema_weights() as model:
                 save_generator_folder(model, final_dir, self._card(model, self._final_stage()))
+            if self.discriminator is not None:
+                save_discriminator_folder(self.acc.unwrap_model(self.discriminator), self.output / DISCRIMINATOR_DIR,
+                                          name=self.config.discriminator, kwargs=discriminator_kwargs(self.config))
             if self.metrics is not None:
                 atomic_write_text(self.output / "metrics.json", json.dumps(self.metrics, indent=2))
             self._log(f"saved the final EMA generator to {final_dir}")
