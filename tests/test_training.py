@@ -7,6 +7,7 @@ import dataclasses
 import importlib.util
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -326,6 +327,10 @@ def test_a_gan_stage_continues_against_the_discriminator_its_source_run_saved(ce
     assert "discriminator initialised from" in (result.final_dir / "README.md").read_text()
     moved = load_file(tmp_path / "second" / "discriminator" / "model.safetensors")
     assert any(not torch.equal(saved[k], moved[k]) for k in saved)  # and it trained on from there
+    # A resumed run takes its discriminator from its own checkpoint: the source is no longer read.
+    shutil.rmtree(tmp_path / "first" / "discriminator")
+    resumed = Trainer(dataclasses.replace(config, resume=True), load_train_data(config))
+    assert resumed.state.step == result.steps
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
-from ..fileio import atomic_write_text
+from ..fileio import atomic_save_safetensors, atomic_write_text
 
 DISCRIMINATOR_DIR = "discriminator"
 CONFIG_NAME = "config.json"
@@ -28,9 +28,8 @@ def save_discriminator_folder(discriminator: nn.Module, folder: str | Path, *, n
                               kwargs: dict[str, Any]) -> Path:
     """Write ``discriminator`` (registry ``name``, built with ``kwargs``) to ``folder``; returns the folder."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu().contiguous() for key, value in discriminator.state_dict().items()}
-    save_file(state, str(folder / WEIGHTS_NAME))
+    atomic_save_safetensors(state, folder / WEIGHTS_NAME)  # creates the folder
     atomic_write_text(folder / CONFIG_NAME, json.dumps({"discriminator": name, "kwargs": kwargs}, indent=2) + "\n")
     return folder
 

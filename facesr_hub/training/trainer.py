@@ -81,11 +81,7 @@ def discriminator_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 
 def build_discriminator(config: TrainConfig) -> nn.Module:
-    discriminator = DISCRIMINATORS[config.discriminator](**discriminator_kwargs(config))
-    if config.init_discriminator_from:
-        init_discriminator(discriminator, config.init_discriminator_from, name=config.discriminator,
-                           kwargs=discriminator_kwargs(config))
-    return discriminator
+    return DISCRIMINATORS[config.discriminator](**discriminator_kwargs(config))
 
 
 class Trainer:
@@ -108,8 +104,13 @@ class Trainer:
             init_weights(generator, config.init_from)
         generator = generator.to(self.device)
         self.uses_gan = config.uses_gan
-        # A resumed run's checkpoint holds its own discriminator, loaded with the rest of the state below.
-        discriminator = build_discriminator(config).to(self.device) if self.uses_gan else None
+        discriminator = None
+        if self.uses_gan:
+            discriminator = build_discriminator(config)
+            if config.init_discriminator_from and self.resume_from is None:  # as --init-from above
+                init_discriminator(discriminator, config.init_discriminator_from, name=config.discriminator,
+                                   kwargs=discriminator_kwargs(config))
+            discriminator.to(self.device)
         self.objectives = Objectives(config, self.device)
         # 2. Optimisers: a fresh generator Adam for the GAN stage, as in ESRGAN (its moments differ).
         opt_psnr = _optimizer(config, generator.parameters(), config.lr)
