@@ -6,7 +6,7 @@
 """
 
 from .devices import default_device, resolve_device
-from .discriminators import DISCRIMINATORS, PatchDiscriminator, SeedDiscriminator
+from .discriminators import DISCRIMINATORS, PatchDiscriminator, SeedDiscriminator, UNetDiscriminator
 from .images import ImageReadError, ImageTooLargeError, load_image
 from .inference import upscale, upscale_tensor
 from .generators import (GENERATORS, CheckpointError, FastGenerator, Generator, PixelShuffleV1, PixelShuffleV2,
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DISCRIMINATORS", "GENERATORS", "CheckpointError", "FastGenerator", "Generator", "PatchDiscriminator",
     "PixelShuffleV1", "PixelShuffleV2", "QualityGenerator", "ResidualAttentionGenerator", "SeedDiscriminator",
-    "UpsampleGenerator", "bundled_model_names", "bundled_weights_dir", "count_gmacs", "count_parameters",
+    "UNetDiscriminator", "UpsampleGenerator", "bundled_model_names", "bundled_weights_dir", "count_gmacs", "count_parameters",
     "ImageReadError", "ImageTooLargeError", "default_device", "load_generator", "load_image", "resolve_device",
     "upscale", "upscale_tensor",
 ]

@@ -61,7 +61,8 @@ def test_cli_maps_onto_config_with_sensible_defaults(tmp_path):
     (["--arch-kwargs", '{"num_convs": 0}'], "invalid for 'fast': num_convs must be >= 1"),
     (["--arch-kwargs", "{not json"], "not valid JSON"),
     (["--arch-kwargs", "[1, 2]"], "must be a JSON object"),
-    (["--discriminator", "seed", "--conditional-d"], "--conditional-d needs --discriminator patchgan"),
+    (["--discriminator", "seed", "--conditional-d"], "--conditional-d needs --discriminator patchgan or unet"),
+    (["--d-channels", "0"], "--d-channels must be >= 1"),
     (["--max-minutes", "5", "--max-steps", "10"], "--max-minutes excludes"),
     (["--pixel-steps", "5", "--gan-steps", "5", "--max-steps", "11"], "do not fit"),
     (["--patch-size", "30"], "--patch-size must be a multiple of 4"),
@@ -79,10 +80,11 @@ def test_invalid_options_are_clear_usage_errors(argv, message, capsys):
     ("vanilla", 1.0, "patchgan", False),
     ("hinge", 0.0, "seed", False),
     ("relativistic", 1.0, "patchgan", True),
+    ("relativistic", 1.0, "unet", True),
 ])
 def test_each_loss_setting_trains(celeba, tmp_path, gan_loss, perceptual, discriminator, conditional):
     config = tiny_config(celeba, tmp_path, gan_loss=gan_loss, perceptual_weight=perceptual,
-                         discriminator=discriminator, conditional_d=conditional)
+                         discriminator=discriminator, conditional_d=conditional, d_channels=8)
     result = train(config)
     assert result.steps == 3
     state = json.loads((tmp_path / "checkpoints" / "checkpoint-00000003" / "trainer_state.json").read_text())
@@ -334,8 +336,9 @@ def test_a_gan_stage_continues_against_the_discriminator_its_source_run_saved(ce
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"conditional_d": False}, "pass the same --discriminator and --conditional-d"),
-    ({"discriminator": "seed"}, "pass the same --discriminator and --conditional-d"),
+    ({"conditional_d": False}, "pass the same --discriminator, --conditional-d and --d-channels"),
+    ({"discriminator": "unet"}, "it is patchgan .* but this run trains unet"),
+    ({"d_channels": 16}, "'base_channels': 16"),
 ])
 def test_a_saved_discriminator_of_another_kind_is_refused(celeba, tmp_path, overrides, message):
     train(tiny_config(celeba, tmp_path / "first", conditional_d=True))

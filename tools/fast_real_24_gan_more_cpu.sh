@@ -12,6 +12,10 @@
 #   attempt ended before its first checkpoint)
 #   NAME=fast-real-24-gan3-l400 PIXEL_WEIGHT=400 SEED=8 ...: beside it, the same stage with more L1 (the val PSNR
 #   margin is the thin one), so the blend rule can choose between the two
+#   NAME=fast-real-24-gan4-l400 PIXEL_WEIGHT=400 SEED=9 ... runs 78 fast-real: a fourth stage from the shipped one
+#   (stop 26), and beside it the same with DISCRIMINATOR_ARGS="--discriminator unet --d-channels 32"
+#   NAME=fast-real-24-gan4-unet: Real-ESRGAN's U-Net discriminator (per-pixel logits) at half its width (a quarter
+#   of the cost; 64 channels would more than double this stage's CPU step) instead of the PatchGAN
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -24,5 +28,5 @@ source tools/background_run.sh
 mapfile -t common < <(blind_recipe_args "$data")
 mapfile -t gan < <(blind_gan_args)
 background_run "$runs" "${NAME:-fast-real-24-gan2}" "${common[@]}" "${gan[@]}" --arch-kwargs '{"num_convs":24}' \
-  $resume --init-from "$init" --gan-lr 5e-5 --pixel-weight "${PIXEL_WEIGHT:-250}" --seed "${SEED:-7}" --max-minutes "$minutes"
+  ${DISCRIMINATOR_ARGS:-} $resume --init-from "$init" --gan-lr 5e-5 --pixel-weight "${PIXEL_WEIGHT:-250}" --seed "${SEED:-7}" --max-minutes "$minutes"
 wait

@@ -48,7 +48,8 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
         "seed": config.seed,
     }
     if not psnr_only:
-        disc = config.discriminator + (" (conditional on LR)" if config.conditional_d else "")
+        disc = (config.discriminator + (f" {config.d_channels}-channel" if config.d_channels else "")
+                + (" (conditional on LR)" if config.conditional_d else ""))
         training["losses"] = (f"{config.pixel_weight} x L1 + {config.perceptual_weight} x VGG16 perceptual "
                               f"({perceptual_layers(config)}) + {config.gan_weight} x {config.gan_loss} GAN vs "
                               f"{disc} discriminator")

@@ -94,6 +94,7 @@ class TrainConfig:
     gan_loss: str = "relativistic"
     discriminator: str = "patchgan"
     conditional_d: bool = False
+    d_channels: int | None = None  # the discriminator's base width; None = its class default (64)
     # Validation, logging, checkpoints.
     val_images: int = 64
     val_every: int = 1000
@@ -118,8 +119,11 @@ class TrainConfig:
         check_arch_kwargs(self.arch, self.arch_kwargs)
         if self.discriminator not in DISCRIMINATORS:
             raise ValueError(f"--discriminator must be one of {sorted(DISCRIMINATORS)}, got {self.discriminator!r}")
-        if self.conditional_d and self.discriminator != "patchgan":
-            raise ValueError("--conditional-d needs --discriminator patchgan (the seed discriminator has no LR input)")
+        if self.conditional_d and self.discriminator == "seed":
+            raise ValueError("--conditional-d needs --discriminator patchgan or unet (the seed discriminator has no "
+                             "LR input)")
+        if self.d_channels is not None and self.d_channels < 1:
+            raise ValueError(f"--d-channels must be >= 1, got {self.d_channels}")
         if self.gan_loss not in GAN_LOSSES:
             raise ValueError(f"--gan-loss must be one of {GAN_LOSSES}, got {self.gan_loss!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -338,10 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gan-weight", type=float, default=d["gan_weight"].default, help="adversarial loss weight")
     g.add_argument("--gan-loss", default=d["gan_loss"].default, choices=GAN_LOSSES)
     g.add_argument("--discriminator", default=d["discriminator"].default, choices=sorted(DISCRIMINATORS))
-    g.add_argument("--conditional-d", action="store_true", help="PatchGAN also sees the bicubic-upscaled LR")
+    g.add_argument("--conditional-d", action="store_true",
+                   help="the discriminator (patchgan or unet) also sees the bicubic-upscaled LR")
+    g.add_argument("--d-channels", type=int, default=None, metavar="N",
+                   help="the discriminator's base width (default 64, as Real-ESRGAN's; 32 costs a quarter)")
     g.add_argument("--init-discriminator-from", default=None, metavar="PATH",
                    help="continue a GAN stage against the discriminator a GAN run saved (its --output-dir or its "
-                        "discriminator/ folder; same --discriminator and --conditional-d) instead of a fresh one")
+                        "discriminator/ folder; same --discriminator, --conditional-d and --d-channels) instead of a fresh one")
     g = p.add_argument_group("validation, logging, checkpoints")
     g.add_argument("--val-images", type=int, default=d["val_images"].default,
                    help="whole 256x256 validation images (val split); 0 disables validation")

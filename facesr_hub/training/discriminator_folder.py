@@ -54,5 +54,5 @@ def init_discriminator(discriminator: nn.Module, source: str | Path, *, name: st
     if saved.get("discriminator") != name or saved.get("kwargs", {}) != kwargs:
         raise ValueError(f"--init-discriminator-from {source}: it is {saved.get('discriminator')} "
                          f"{saved.get('kwargs')}, but this run trains {name} {kwargs}; pass the same "
-                         "--discriminator and --conditional-d")
+                         "--discriminator, --conditional-d and --d-channels")
     discriminator.load_state_dict(load_file(str(folder / WEIGHTS_NAME)), strict=True)

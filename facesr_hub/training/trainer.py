@@ -77,7 +77,10 @@ def _optimizer(config: TrainConfig, params: Any, lr: float) -> torch.optim.Optim
 
 def discriminator_kwargs(config: TrainConfig) -> dict[str, Any]:
     """The constructor keywords of the run's discriminator (``DISCRIMINATORS[config.discriminator]``)."""
-    return {"conditional": config.conditional_d} if config.discriminator == "patchgan" else {}
+    kwargs: dict[str, Any] = {} if config.discriminator == "seed" else {"conditional": config.conditional_d}
+    if config.d_channels is not None:
+        kwargs["base_channels"] = config.d_channels
+    return kwargs
 
 
 def build_discriminator(config: TrainConfig) -> nn.Module:
