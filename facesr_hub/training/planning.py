@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 
 import torch
-from diffusers.optimization import get_cosine_schedule_with_warmup
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -29,20 +28,38 @@ def warmup_steps(requested: int, stage_steps: int) -> int:
     return min(requested, int(stage_steps * MAX_WARMUP_FRACTION))
 
 
+def cosine_with_warmup(warmup: int, stage_steps: int) -> Callable[[int], float]:
+    """lr multiplier at scheduler step ``t``: ``t / warmup`` during the warm-up, then a half cosine from 1 to 0 at
+    ``stage_steps``. Past ``stage_steps`` the cosine climbs again, as diffusers' does (the trainer stops first).
+
+    The arithmetic is diffusers' ``get_cosine_schedule_with_warmup`` with ``num_cycles=0.5``, so schedules (and
+    resumed runs) are unchanged from when the trainer used it. A plain function, not a callable object, on purpose:
+    ``LambdaLR.state_dict()`` stores ``None`` for functions, so checkpoints keep the same content and a resumed run
+    takes its schedule from the saved plan, never from the pickle.
+    """
+    def lr_lambda(current_step: int) -> float:
+        if current_step < warmup:
+            return float(current_step) / float(max(1, warmup))
+        progress = float(current_step - warmup) / float(max(1, stage_steps - warmup))
+        # cos(pi * 0.5 * 2 * progress) as diffusers writes it; the factor 0.5 * 2 is exact, so this is bit-identical.
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+    return lr_lambda
+
+
 def make_scheduler(optimizer: Optimizer, *, warmup: int, stage_steps: int) -> LambdaLR:
-    """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``stage_steps`` (diffusers' schedule)."""
-    return get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=warmup,
-                                           num_training_steps=max(stage_steps, 1))
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``stage_steps`` (see ``cosine_with_warmup``)."""
+    return LambdaLR(optimizer, cosine_with_warmup(warmup, max(stage_steps, 1)))
 
 
 def retarget(scheduler: LambdaLR, *, warmup: int, stage_steps: int) -> None:
-    """Make ``scheduler`` end at ``stage_steps`` from its current step on (same warm-up, same diffusers shape).
+    """Make ``scheduler`` end at ``stage_steps`` from its current step on (same warm-up, same shape).
 
-    Only the lr function is swapped (taken from a schedule built on a throwaway optimiser); the step counter and
-    the optimiser's lr are untouched until the next ``scheduler.step()``, which reads the new function.
+    Only the lr function is swapped; the step counter and the optimiser's lr are untouched until the next
+    ``scheduler.step()``, which reads the new function.
     """
-    dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    scheduler.lr_lambdas = make_scheduler(dummy, warmup=warmup, stage_steps=stage_steps).lr_lambdas
+    lr_lambda = cosine_with_warmup(warmup, max(stage_steps, 1))
+    scheduler.lr_lambdas = [lr_lambda] * len(scheduler.optimizer.param_groups)
 
 
 def replan_stage(*, done_in_stage: int, seconds_left: float, seconds_per_step: float) -> int:
