@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--grid", default=None, metavar="OUT.png", help="write a comparison grid here")
     parser.add_argument("--grid-images", type=int, default=4, help="images (rows) in the grid")
     parser.add_argument("--no-speed", action="store_true", help="skip the params/GMACs/timing columns")
+    parser.add_argument("--no-lpips", action="store_true",
+                        help="skip the LPIPS columns (for a machine without the VGG16/AlexNet weights)")
     parser.add_argument("--cpu-repeats", type=int, default=3, help="timed CPU runs per row (median)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling baselines (ldm)")
     parser.add_argument("--ldm-steps", type=int, default=100, help="diffusion steps for --baseline ldm")
@@ -60,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             split=args.split, limit=args.limit, batch_size=args.batch_size, device=args.device,
             speed=not args.no_speed, cpu_repeats=args.cpu_repeats, grid_images=args.grid_images, seed=args.seed,
             ldm_steps=args.ldm_steps, ldm_source=args.ldm_source, train_roots=args.train_data,
-            allow_overlap=args.allow_overlap, degradation=args.degradation, degradation_seed=args.degradation_seed)
+            allow_overlap=args.allow_overlap, degradation=args.degradation, degradation_seed=args.degradation_seed,
+            lpips=not args.no_lpips)
     except (TrainingOverlapError, CheckpointError, FileNotFoundError, NotADirectoryError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

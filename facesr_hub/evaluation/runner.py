@@ -122,7 +122,7 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
              grid_images: int = 4, seed: int = 0, ldm_steps: int = 100, ldm_source: str = LDM_REPO,
              train_roots: Sequence[str | os.PathLike] = (), allow_overlap: bool = False,
              suite: MetricSuite | None = None, degradation: str = "bicubic", degradation_seed: int = 0,
-             degradation_config: DegradationConfig | None = None) -> Evaluation:
+             degradation_config: DegradationConfig | None = None, lpips: bool = True) -> Evaluation:
     """Score models and baselines on the HR faces under ``data_dir`` (see :mod:`facesr_hub.evaluate`).
 
     Args:
@@ -132,6 +132,8 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
             unless ``allow_overlap`` (then the overlap is written into the notes).
         ldm_steps, ldm_source, seed: the diffusion baseline's steps, weights (Hub id or folder) and noise seed.
         suite: reuse a ``MetricSuite`` (it holds the LPIPS networks); built on ``device`` when None.
+        lpips: with a suite built here, score LPIPS-alex and LPIPS-vgg (False: PSNR/SSIM/identity only, for a
+            machine without the backbone weights, such as the GPU training image).
         degradation: ``"bicubic"`` (the protocol) or ``"realistic"`` (``data.realistic_degrade``); every image is
             degraded once, from ``degradation_seed``, and every contender sees those same LR images.
     """
@@ -152,7 +154,10 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
         notes.append(overlap.summary())
     contenders = load_contenders(models, baselines, device=device, ldm_steps=ldm_steps, ldm_source=ldm_source,
                                   seed=seed)
-    suite = suite if suite is not None else MetricSuite(device)
+    if suite is None:
+        suite = MetricSuite(device) if lpips else MetricSuite(device, lpips_nets=())
+        if not lpips:
+            notes.append("LPIPS omitted (--no-lpips)")
     notes += suite.notes
     grid_images = min(grid_images, len(cache))
     lr_images = degrade_all(cache.images, degradation, seed=degradation_seed, config=degradation_config)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import dlib
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import dlib
 
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
 
@@ -53,6 +57,17 @@ def default_models_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
+def _import_dlib() -> ModuleType:
+    """dlib, imported only when a detector is built: the rest of the package (training, aligned-face upscaling, the
+    evaluation's PSNR/LPIPS) must import on machines without it, such as the GPU training image."""
+    try:
+        import dlib
+    except ImportError as err:
+        raise ImportError("face detection needs dlib: `uv sync` installs it (dlib-bin), or "
+                          "`pip install dlib-bin face-recognition-models`") from err
+    return dlib
+
+
 class FaceDetector:
     """dlib HOG face detector with 5-point landmarks; models are loaded once, here, from local files.
 
@@ -70,8 +85,9 @@ class FaceDetector:
             raise FileNotFoundError(f"landmark model not found: {landmarks_path}")
         self.min_score = float(min_score)
         self.max_detect_side = int(max_detect_side)
-        self._detector = dlib.get_frontal_face_detector()
-        self._landmarks = dlib.shape_predictor(str(landmarks_path))
+        self._dlib = _import_dlib()
+        self._detector = self._dlib.get_frontal_face_detector()
+        self._landmarks = self._dlib.shape_predictor(str(landmarks_path))
 
     def detect(self, image_rgb_uint8: np.ndarray, *, upsample: int = 1) -> list[DetectedFace]:
         """Find frontal faces in an ``(H, W, 3)`` uint8 RGB array, ordered left to right.
@@ -94,7 +110,7 @@ class FaceDetector:
         faces = []
         for rect, score in zip(rects, scores, strict=True):
             box = tuple(v / shrink for v in (rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1))
-            full_rect = dlib.rectangle(round(box[0]), round(box[1]), round(box[2]) - 1, round(box[3]) - 1)
+            full_rect = self._dlib.rectangle(round(box[0]), round(box[1]), round(box[2]) - 1, round(box[3]) - 1)
             shape = self._landmarks(image, full_rect)
             landmarks = np.array([[p.x + 0.5, p.y + 0.5] for p in shape.parts()], dtype=np.float64)
             faces.append(DetectedFace(box=box, landmarks=landmarks, score=float(score)))

@@ -40,7 +40,7 @@ DEFAULT_TOTAL_STEPS = 50_000
 #: Fields that may change between a run and its ``--resume`` (they do not change what is trained).
 RESUMABLE_CHANGES = frozenset({
     "resume", "push_to_hub", "val_every", "save_every", "log_every", "keep_checkpoints", "compile", "num_workers",
-    "grid_images", "data",
+    "grid_images", "data", "val_lpips",
 })
 
 
@@ -98,6 +98,7 @@ class TrainConfig:
     # Validation, logging, checkpoints.
     val_images: int = 64
     val_every: int = 1000
+    val_lpips: bool = True  # False where the AlexNet weights are not at hand (the GPU image)
     grid_images: int = 4
     log_every: int = 20
     save_every: int = 1000
@@ -353,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--val-images", type=int, default=d["val_images"].default,
                    help="whole 256x256 validation images (val split); 0 disables validation")
     g.add_argument("--val-every", type=int, default=d["val_every"].default)
+    g.add_argument("--no-val-lpips", dest="val_lpips", action="store_false",
+                   help="validate on PSNR/SSIM only (no AlexNet weights needed, e.g. on the GPU training image)")
     g.add_argument("--grid-images", type=int, default=d["grid_images"].default, help="rows of the sample grid")
     g.add_argument("--log-every", type=int, default=d["log_every"].default)
     g.add_argument("--save-every", type=int, default=d["save_every"].default)

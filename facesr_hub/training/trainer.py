@@ -144,7 +144,8 @@ class Trainer:
             self._log(f"resumed from {self.resume_from} at step {self.state.step}/{self.state.total_steps}")
         self.metrics: dict[str, float] | None = None
         self.psnr_metrics: dict[str, float] | None = None
-        self.suite = make_metric_suite(self.device) if data.val is not None and self.acc.is_main_process else None
+        validating = data.val is not None and self.acc.is_main_process
+        self.suite = make_metric_suite(self.device, lpips=config.val_lpips) if validating else None
         # Realistic runs validate on realistic inputs, degraded once with a fixed seed so every validation compares.
         self.val_lr = None
         if data.val is not None and config.degradation != "bicubic":

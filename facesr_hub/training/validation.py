@@ -17,9 +17,9 @@ from ..metrics import MetricSuite
 VAL_METRICS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips_alex")
 
 
-def make_metric_suite(device: torch.device) -> MetricSuite:
-    """PSNR/SSIM (RGB and Y) and LPIPS-alex, the networks loaded once for the whole run."""
-    return MetricSuite(device, lpips_nets=("alex",), identity=False)
+def make_metric_suite(device: torch.device, *, lpips: bool = True) -> MetricSuite:
+    """PSNR/SSIM (RGB and Y) and, with ``lpips``, LPIPS-alex, the network loaded once for the whole run."""
+    return MetricSuite(device, lpips_nets=("alex",) if lpips else (), identity=False)
 
 
 @torch.no_grad()
