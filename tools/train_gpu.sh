@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
-# One command for the day a GPU is lent: train every architecture on a carried data subset, evaluate, ship.
+# One command for the day a GPU is lent: the PSNR (L1) stage of every architecture on a carried data subset, then a
+# PSNR/SSIM evaluation on the held-out CelebA-HQ test split.
 #   tools/train_gpu.sh SUBSET_DIR [RUNS_DIR]
-# SUBSET_DIR comes from `tools/make_data_subset.py` (< 50 MiB, git-ignored, named in the device tool's `carry`).
-# On one H100/H200 it fits in ~12 minutes of wall time: every run starts at once and shares the GPU (the small seed
-# layouts leave most of it idle), each with its own --max-minutes budget planned from measured speed; `fast` (16 body
-# convs) and `quality` (RRDB) use torch.compile; bf16 autocast comes from accelerate on CUDA. Then one evaluation
-# run on the held-out CelebA-HQ test split (bicubic and Lanczos beside), and the models are copied into
-# $FACESR_WEIGHTS_OUT (default facesr_hub/weights) with the results in $FACESR_RESULTS_OUT (default docs/results).
-# Environment: PYTHON (default `uv run --no-sync python`; `python3` on the device image, with the missing packages
-# carried as wheels, see the device README), FACESR_GPU_MINUTES (budget scale, default 1), FACESR_GPU_SMOKE=1 (a few
-# steps per model with tiny batches: the CPU test of this script).
+# On the device it is run by tools/gpu_device_run.sh (the `run` command that tools/prepare_gpu_carry.py prints).
+#
+# Why PSNR stages only, and no LPIPS: the device tool carries at most 64 MiB per call and the repository alone is
+# about 51 MiB, so the 59 MB of VGG16 weights the GAN stage's perceptual loss needs (and LPIPS-vgg) cannot travel,
+# nor the 10 MB of AlexNet beside a useful data subset. The GPU does what it is best at, long L1 stages of the big
+# models (`quality`'s RRDB, the 16-conv `fast` as `fast-psnr`, the seed layouts, all at once, each with its own
+# --max-minutes planned from its measured speed; `fast-psnr` and `quality` compiled; bf16 autocast from accelerate on
+# CUDA), validates on PSNR/SSIM (--no-val-lpips) and scores PSNR/SSIM (--no-lpips). The weights come back and
+# tools/finish_gpu_run.sh scores them fully (LPIPS, identity, Real-ESRGAN beside) on the CPU; the GAN stages start
+# from them there (tools/fast_gan_from_psnr_cpu.sh). Nothing is shipped from here: which GPU model replaces a bundled
+# one is decided on those tables.
+#
+# Output: RUNS_DIR/<name>/ (each run), $FACESR_WEIGHTS_OUT/<name>/ (each final EMA model, default RUNS_DIR/weights),
+# $FACESR_RESULTS_OUT/gpu-celeba-hq-test.{md,json} and -grid.png (default RUNS_DIR/results).
+# Environment: PYTHON (default `uv run --no-sync python`; `python3` on the device image), FACESR_GPU_MINUTES (budget
+# scale, default 1), FACESR_GPU_SMOKE=1 (a few steps per model with tiny batches: the CPU test of this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subset=${1:?usage: tools/train_gpu.sh SUBSET_DIR [RUNS_DIR]}
 runs=${2:-runs/gpu}
-weights_out=${FACESR_WEIGHTS_OUT:-facesr_hub/weights}
-results_out=${FACESR_RESULTS_OUT:-docs/results}
+weights_out=${FACESR_WEIGHTS_OUT:-$runs/weights}
+results_out=${FACESR_RESULTS_OUT:-$runs/results}
 scale=${FACESR_GPU_MINUTES:-1}
 read -r -a py <<<"${PYTHON:-uv run --no-sync python}"
 train_roots=()
 for root in "$subset"/train/*/; do train_roots+=(--data "${root%/}"); done
+[ ${#train_roots[@]} -gt 0 ] || { echo "no training folders under $subset/train/" >&2; exit 2; }
 fixed='{"norm":"none","output_activation":"none","bicubic_skip":true}'
 mkdir -p "$runs"
 
 # name|arch|arch-kwargs|minutes|batch|patch|extra
 models=(
-  "fast|fast|{}|7|64|128|--compile"
+  "fast-psnr|fast|{\"num_convs\":16}|7|64|128|--compile"
   "quality|quality|{}|7|32|128|--compile"
   "upsample-fixed|upsample|$fixed|6|64|128|"
   "residual-attention|residual-attention|{}|6|32|128|"
@@ -39,16 +48,15 @@ models=(
 train_one() {
   IFS='|' read -r name arch kwargs minutes batch patch extra <<<"$1"
   if [ "${FACESR_GPU_SMOKE:-0}" = 1 ]; then
-    budget=(--pixel-steps 2 --gan-steps 1 --batch-size 2 --patch-size 32 --gan-batch-size 2 --gan-patch-size 32
-            --val-images 2 --warmup-steps 1)
+    budget=(--pixel-steps 2 --gan-steps 0 --batch-size 2 --patch-size 32 --val-images 2 --warmup-steps 1)
     extra=""  # torch.compile is CUDA-only in the trainer; the smoke run checks the wiring, not speed
   else
     budget=(--max-minutes "$(awk "BEGIN{print $minutes*$scale}")" --batch-size "$batch" --patch-size "$patch"
-            --gan-batch-size "$((batch / 2))" --gan-patch-size 96 --val-images 16 --val-every 2000)
+            --val-images 16 --val-every 2000)
   fi
   # shellcheck disable=SC2086  # $extra is a word list on purpose
   "${py[@]}" train.py "${train_roots[@]}" --arch "$arch" --arch-kwargs "$kwargs" --output-dir "$runs/$name" \
-    --pixel-fraction 0.7 --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers 4 --seed 0 \
+    --pixel-fraction 1 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers 4 --seed 0 \
     "${budget[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
 }
 
@@ -58,19 +66,17 @@ failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 [ "$failed" = 0 ] || { echo "some runs failed; see $runs/*.log"; exit 1; }
 
-# Ship: the final (GAN) models under their names, fast's PSNR stage as fast-psnr.
 mkdir -p "$weights_out" "$results_out"
 eval_models=()
 for spec in "${models[@]}"; do
   name=${spec%%|*}
   rm -rf "${weights_out:?}/$name"; cp -r "$runs/$name/model" "$weights_out/$name"; eval_models+=(--model "$weights_out/$name")
 done
-rm -rf "${weights_out:?}/fast-psnr"; cp -r "$runs/fast/psnr-stage" "$weights_out/fast-psnr"
-eval_models+=(--model "$weights_out/fast-psnr")
-speed=()
-[ "${FACESR_GPU_SMOKE:-0}" = 1 ] && speed=(--no-speed)  # CPU timings of 10 models would dominate the smoke run
+
+speed=(--cpu-repeats 1)  # the CPU column is a side note on the GPU machine
+[ "${FACESR_GPU_SMOKE:-0}" = 1 ] && speed=(--no-speed)  # CPU timings of 9 models would dominate the smoke run
 "${py[@]}" -m facesr_hub.evaluate --data "$subset/celeba-hq-256-test" "${eval_models[@]}" \
-  --baseline bicubic --baseline lanczos --grid-images 3 "${speed[@]}" \
+  --baseline bicubic --baseline lanczos --no-lpips --grid-images 3 "${speed[@]}" \
   --json "$results_out/gpu-celeba-hq-test.json" --grid "$results_out/gpu-celeba-hq-test-grid.png" \
   | tee "$results_out/gpu-celeba-hq-test.md"
 echo "done: weights in $weights_out, results in $results_out"

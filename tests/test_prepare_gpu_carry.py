@@ -1,0 +1,37 @@
+"""tools/prepare_gpu_carry.py: the training call's carry fits the device tool's 64 MiB beside this working tree."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from paths import REPO, SHARED_DATA
+
+sys.path.insert(0, str(REPO / "tools"))
+import prepare_gpu_carry  # noqa: E402
+
+MiB = 2**20
+#: Below this much room the subset is the held-out test split and a token training set: the GPU call is pointless.
+MIN_SPARE_MIB = 8.0
+
+
+def test_the_working_tree_leaves_room_for_a_data_subset():
+    tree = prepare_gpu_carry.tree_bytes() / MiB
+    assert prepare_gpu_carry.LIMIT_MIB - tree >= MIN_SPARE_MIB, (
+        f"the working tree is {tree:.1f} MiB: the GPU call's data subset no longer fits beside it "
+        "(keep large files out of git, or shrink the docs' images)")
+
+
+def test_carried_folders_are_ignored_so_they_travel_once():
+    for folder in (prepare_gpu_carry.SUBSET, prepare_gpu_carry.WHEELS, prepare_gpu_carry.EXTRAS):
+        assert prepare_gpu_carry.ignored(folder), folder
+
+
+def test_subset_sized_to_the_spare_room_fits_with_the_tree(tmp_path: Path):
+    tree = prepare_gpu_carry.tree_bytes() / MiB
+    spare = prepare_gpu_carry.LIMIT_MIB - tree - 1.5
+    subset = prepare_gpu_carry.prepare_subset(SHARED_DATA, spare, repo=tmp_path)
+    assert tree + subset <= prepare_gpu_carry.LIMIT_MIB - 1.0
+    made = tmp_path / prepare_gpu_carry.SUBSET
+    assert any((made / "celeba-hq-256-test").iterdir())
+    assert all(any((made / "train" / source).iterdir()) for source in ("celebamask-hq-256", "celeba", "utkface"))

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The command the device tool runs on a lent GPU machine (its `run`); tools/prepare_gpu_carry.py prepares what it
+# carries and prints the exact calls. Two calls, the second while the machine is still warm:
+#   tools/gpu_device_run.sh train   carry data/gpu-subset: tools/train_gpu.sh on the subset, then the weights and a
+#                                   report packed into $OUT (at most 8 files, 16 MiB each, 64 MiB in all)
+#   tools/gpu_device_run.sh bench   carry .whl and .device-extras: the CUDA benchmarks (speed.py, train_speed.py,
+#                                   app_cuda.py) into $OUT/bench.tar.gz
+# Back here: tools/finish_gpu_run.sh FILES_AT scores the weights fully on the CPU.
+#
+# The device image has PyTorch, accelerate, huggingface_hub and torchmetrics but not diffusers, lpips, gradio, dlib or
+# face_recognition_models, and nothing can be installed from a registry there: training and evaluation run without
+# them (--no-val-lpips, --no-lpips); the benchmarks' face detector comes as a carried dlib-bin wheel and landmark file.
+# Environment: FACESR_GPU_MINUTES (train_gpu.sh's budget scale; the default fits one 10-minute call: the longest run
+# 7 x 0.8 min, then evaluation and packing), FACESR_GPU_SMOKE=1 (train_gpu.sh's CPU smoke run; the CPU test of this
+# script), FACESR_GPU_SUBSET (default data/gpu-subset), FACESR_GPU_RUNS (default runs/gpu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:?usage: tools/gpu_device_run.sh train|bench}
+out=${OUT:?OUT (the return folder of the device tool) is not set}
+subset=${FACESR_GPU_SUBSET:-data/gpu-subset}
+runs=${FACESR_GPU_RUNS:-runs/gpu}
+export PYTHON=${PYTHON:-python3} PYTHONUNBUFFERED=1
+read -r -a py <<<"$PYTHON"
+report=$(mktemp -d)
+trap 'rm -rf "$report"' EXIT
+
+machine() {
+  { date -u; uname -a; nvidia-smi 2>&1 || echo "nvidia-smi: not found"; nproc; free -g; "${py[@]}" -c \
+    "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available())"; } \
+    >"$report/machine.txt" 2>&1
+}
+
+case $mode in
+  train)
+    [ -d "$subset/train" ] || { echo "no data subset at $subset: carry it (tools/prepare_gpu_carry.py)" >&2; exit 2; }
+    machine
+    export FACESR_GPU_MINUTES=${FACESR_GPU_MINUTES:-0.8}
+    set +e
+    FACESR_WEIGHTS_OUT="$runs/weights" FACESR_RESULTS_OUT="$report/results" tools/train_gpu.sh "$subset" "$runs" \
+      2>&1 | tee "$report/train_gpu.log"
+    status=${PIPESTATUS[0]}
+    set -e
+    mkdir -p "$report/logs"
+    cp "$runs"/*.log "$report/logs/" 2>/dev/null || true
+    names=()
+    for run in "$runs"/*/; do
+      [ -f "$run/model/model.safetensors" ] && names+=("$(basename "$run")")
+    done
+    if [ ${#names[@]} -gt 0 ]; then
+      "${py[@]}" tools/pack_gpu_weights.py pack --runs "$runs" --names "${names[@]}" \
+        --probe "$subset/celeba-hq-256-test" --out "$out" | tee "$report/pack.log"
+    fi
+    tar -czf "$out/report.tar.gz" -C "$report" .
+    ls -l "$out"
+    exit "$status"
+    ;;
+  bench)
+    machine
+    site=$(mktemp -d)
+    if compgen -G ".whl/*.whl" >/dev/null; then
+      "${py[@]}" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" .whl/*.whl
+    fi
+    # The detector's landmark model, as the face_recognition_models package would hold it (that package is 100 MB).
+    if [ -f .device-extras/shape_predictor_5_face_landmarks.dat.bz2 ]; then
+      mkdir -p "$site/face_recognition_models/models"
+      : >"$site/face_recognition_models/__init__.py"
+      bunzip2 -c .device-extras/shape_predictor_5_face_landmarks.dat.bz2 \
+        >"$site/face_recognition_models/models/shape_predictor_5_face_landmarks.dat"
+    fi
+    export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
+    status=0
+    "${py[@]}" benchmarks/speed.py --models fast,quality 2>&1 | tee "$report/speed.md" || status=1
+    for arch in fast quality; do
+      "${py[@]}" benchmarks/train_speed.py --arch "$arch" --compile 2>&1 | tee "$report/train-speed-$arch.md" \
+        || status=1
+    done
+    "${py[@]}" benchmarks/app_cuda.py 2>&1 | tee "$report/app-cuda.md" || status=1
+    tar -czf "$out/bench.tar.gz" -C "$report" .
+    exit "$status"
+    ;;
+  *)
+    echo "unknown mode $mode (train or bench)" >&2; exit 2
+    ;;
+esac

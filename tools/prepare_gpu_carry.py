@@ -1,0 +1,110 @@
+"""Prepare what the GPU calls carry, check it fits the device tool's 64 MiB, and print the two `run` calls.
+
+    uv run python tools/prepare_gpu_carry.py [--data ../shared/data] [--margin-mib 1.5] [--no-bench]
+
+The device tool sends the working tree (tracked and untracked-not-ignored files) plus the `carry` paths, 64 MiB in
+all per call. The tree alone is about 51 MiB (the bundled weights and the docs' comparison grids), so the training
+call's data subset gets what is left: ``data/gpu-subset`` (``tools/make_data_subset.py``: the held-out test split,
+then training faces, true-256 first) sized to the spare room less ``--margin-mib``. The benchmark call carries
+``.whl`` (the dlib-bin wheel for Python 3.12, which the device image lacks) and ``.device-extras`` (the detector's
+5-point landmark model, bz2-compressed). All three folders are git-ignored. Nothing is downloaded at run time on the
+device; the wheel is fetched here, from PyPI, by ``uvx pip download`` (uv's venv has no pip), with the options the
+device tool's README gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_data_subset import make_subset  # noqa: E402  (tools/ is not a package)
+
+REPO = Path(__file__).resolve().parent.parent
+LIMIT_MIB = 64.0
+SUBSET = Path("data/gpu-subset")
+WHEELS = Path(".whl")
+EXTRAS = Path(".device-extras")
+DLIB_WHEEL = "dlib-bin==20.0.1.post1"
+LANDMARKS = "shape_predictor_5_face_landmarks.dat"
+#: pip's options for a wheel the device's Python 3.12 on x86-64 can install (the device tool's README).
+WHEEL_PLATFORM = ["--only-binary=:all:", "--python-version", "3.12", "--implementation", "cp",
+                  "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
+                  "--platform", "manylinux2014_x86_64"]
+
+
+def tree_bytes(repo: Path = REPO) -> int:
+    """Bytes of the files the device tool sends besides `carry`: tracked and untracked-not-ignored files."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repo,
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    return sum((repo / name).stat().st_size for name in set(listed) if name and (repo / name).is_file())
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def ignored(path: Path, repo: Path = REPO) -> bool:
+    """True when git ignores ``path`` (a carried folder must not also travel as part of the tree)."""
+    return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=repo).returncode == 0
+
+
+def prepare_subset(data: Path, spare_mib: float, repo: Path = REPO) -> float:
+    """Build ``data/gpu-subset`` in ``spare_mib`` (rebuilt when present); returns its size in MiB."""
+    target = repo / SUBSET
+    if target.exists():
+        shutil.rmtree(target)
+    make_subset(data, target, spare_mib)
+    return folder_bytes(target) / 2**20
+
+
+def prepare_bench(repo: Path = REPO) -> float:
+    """Fetch the dlib-bin wheel into ``.whl`` and compress the landmark model into ``.device-extras``; MiB."""
+    wheels, extras = repo / WHEELS, repo / EXTRAS
+    if not any(wheels.glob("dlib_bin-*.whl")):
+        subprocess.run(["uvx", "pip", "download", "--no-deps", *WHEEL_PLATFORM, "-d", str(wheels),
+                        DLIB_WHEEL], check=True)
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("face_recognition_models is not installed here (uv sync installs it)")
+    source = Path(list(spec.submodule_search_locations)[0]) / "models" / LANDMARKS
+    extras.mkdir(exist_ok=True)
+    (extras / f"{LANDMARKS}.bz2").write_bytes(bz2.compress(source.read_bytes(), 9))
+    return (folder_bytes(wheels) + folder_bytes(extras)) / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--margin-mib", type=float, default=1.5, help="room left for files written meanwhile")
+    parser.add_argument("--no-bench", action="store_true", help="skip the benchmark call's wheel and landmarks")
+    args = parser.parse_args(argv)
+    for folder in (SUBSET, WHEELS, EXTRAS):
+        if not ignored(folder):
+            print(f"error: {folder} is not git-ignored; it would travel twice", file=sys.stderr)
+            return 2
+    tree = tree_bytes() / 2**20
+    spare = LIMIT_MIB - tree - args.margin_mib
+    print(f"working tree: {tree:.2f} MiB of {LIMIT_MIB:.0f}; {spare:.2f} MiB for the data subset")
+    try:
+        subset = prepare_subset(args.data, spare)
+        bench = 0.0 if args.no_bench else prepare_bench()
+    except (FileExistsError, FileNotFoundError, ValueError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"train call: {tree + subset:.2f} MiB (tree + {SUBSET} {subset:.2f} MiB)")
+    print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
+    if not args.no_bench:
+        print(f"bench call: {tree + bench:.2f} MiB (tree + {WHEELS} + {EXTRAS}: {bench:.2f} MiB); at once, while warm")
+        print(f'  run(command="tools/gpu_device_run.sh bench", carry=["{WHEELS}", "{EXTRAS}"], timeout_s=180)')
+    print("then: tools/finish_gpu_run.sh FILES_AT (the train call's files_at)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
