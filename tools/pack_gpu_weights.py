@@ -8,11 +8,11 @@ The device tool returns at most 8 files of at most 16 MiB each, 64 MiB in all; t
 model in float16 where that costs at most ``MAX_FP16_LOSS_DB`` of PSNR on the probe faces (the rule and check
 ``tools/ship_weights.py`` applies when bundling, run here before the float32 weights are lost) and float32 otherwise
 or where ``--keep-fp32`` names it (``fast-psnr``: the CPU GAN stages start from it); should that exceed
-``--max-weights-mib``, the largest models go float16 regardless, and ``transport.json`` says which. Each run folder travels as the
-layout ``ship_weights.py bundle --runs`` reads (``NAME/model/``,
-``NAME/train_config.json``, ``NAME/metrics.json``, ``NAME/logs/``), in one tar split into parts of at most ``--part-mib``;
-``transport.json`` records each model's storage and measured float16 cost. ``unpack`` joins the parts, checks the
-total against ``transport.json``'s byte count, and extracts into ``--runs``.
+``--max-weights-mib``, the largest models go float16 regardless, and ``transport.json`` says which. Each run folder
+travels in the layout ``ship_weights.py bundle --runs`` reads (``NAME/model/``, ``NAME/train_config.json``,
+``NAME/metrics.json``, ``NAME/logs/``), in one tar split into parts of at most ``--part-mib``; ``transport.json``
+records each model's storage, its measured float16 cost and the tar's size and SHA-256. ``unpack`` joins the parts,
+checks them against ``transport.json``, and only then extracts into ``--runs``.
 """
 
 from __future__ import annotations

@@ -181,6 +181,7 @@ def evaluate(data_dir: str | os.PathLike, *, models: Sequence[str] = (), baselin
     return Evaluation(
         data_dir=str(Path(data_dir)), split=split or "all", image_names=list(cache.names),
         files_hash=list_files_hash(kept),
-        protocol=PROTOCOL if degradation == "bicubic" else REALISTIC_PROTOCOL.format(seed=degradation_seed), crop_border=suite.crop_border, seed=seed,
+        protocol=PROTOCOL if degradation == "bicubic" else REALISTIC_PROTOCOL.format(seed=degradation_seed),
+        crop_border=suite.crop_border, seed=seed,
         device=str(device), cpu_threads=torch.get_num_threads(),
         environment=environment, rows=rows, notes=notes, grid_columns=grid)

@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the discriminator's base width (default 64, as Real-ESRGAN's; 32 costs a quarter)")
     g.add_argument("--init-discriminator-from", default=None, metavar="PATH",
                    help="continue a GAN stage against the discriminator a GAN run saved (its --output-dir or its "
-                        "discriminator/ folder; same --discriminator, --conditional-d and --d-channels) instead of a fresh one")
+                        "discriminator/ folder; same --discriminator, --conditional-d and --d-channels) instead of a "
+                        "fresh one")
     g = p.add_argument_group("validation, logging, checkpoints")
     g.add_argument("--val-images", type=int, default=d["val_images"].default,
                    help="whole 256x256 validation images (val split); 0 disables validation")
