@@ -35,11 +35,18 @@ case $mode in
     [ -d "$subset/train" ] || { echo "no data subset at $subset: carry it (tools/prepare_gpu_carry.py)" >&2; exit 2; }
     machine
     export FACESR_GPU_MINUTES=${FACESR_GPU_MINUTES:-0.8}
+    # GPU load every 15 s: nine runs share 16 CPU cores for decoding and degrading, so the first question about the
+    # table is whether the GPU was kept busy at all.
+    if command -v nvidia-smi >/dev/null; then
+      nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 15 >"$report/gpu-load.csv" 2>&1 &
+      sampler=$!
+    fi
     set +e
     FACESR_WEIGHTS_OUT="$runs/weights" FACESR_RESULTS_OUT="$report/results" tools/train_gpu.sh "$subset" "$runs" \
       2>&1 | tee "$report/train_gpu.log"
     status=${PIPESTATUS[0]}
     set -e
+    [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
     mkdir -p "$report/logs"
     cp "$runs"/*.log "$report/logs/" 2>/dev/null || true
     names=()
