@@ -179,13 +179,19 @@ def test_diffusers_checkpoint_resumes_in_ours(checkpoint: Callable | None, tmp_p
     run_pair(resumed, model, reference, reference_model, 20, generator)
 
 
-def test_our_checkpoint_round_trips_and_loads_into_diffusers(tmp_path):
+def stepped_ema(seed: int):
+    """A small model, its EMA (decay 0.97) after 10 perturbed steps, and the generator to go on perturbing with."""
     model = small_model()
     ours = make_ema(model, 0.97)
-    generator = torch.Generator().manual_seed(8)
+    generator = torch.Generator().manual_seed(seed)
     for _ in range(10):
         perturb(model, generator)
         ours.step(model.parameters())
+    return model, ours, generator
+
+
+def test_our_checkpoint_round_trips_and_loads_into_diffusers(tmp_path):
+    model, ours, generator = stepped_ema(8)
     resumed = make_ema(small_model(), 0.5)
     saved_and_loaded(ours, resumed, tmp_path)
     state, reference_state = resumed.state_dict(), ours.state_dict()
@@ -201,12 +207,7 @@ def test_our_checkpoint_round_trips_and_loads_into_diffusers(tmp_path):
 
 
 def test_round_trip_continues_identically(tmp_path):
-    model = small_model()
-    ours = make_ema(model, 0.97)
-    generator = torch.Generator().manual_seed(9)
-    for _ in range(10):
-        perturb(model, generator)
-        ours.step(model.parameters())
+    model, ours, generator = stepped_ema(9)
     resumed = make_ema(small_model(), 0.5)
     saved_and_loaded(ours, resumed, tmp_path)
     for _ in range(15):

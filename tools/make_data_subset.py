@@ -33,6 +33,11 @@ def _pick(paths: list[Path], budget_bytes: int) -> list[Path]:
     return kept
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (0 when it does not exist)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
 def make_subset(data: Path, out: Path, max_mib: float) -> dict[str, int]:
     """Copy the subset; returns the file count per folder. Refuses an existing non-empty ``out``."""
     if out.exists() and any(out.iterdir()):
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**20
+    size = folder_bytes(args.out) / 2**20
     print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f"; {size:.1f} MiB in {args.out}")
     return 0
 

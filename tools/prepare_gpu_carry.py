@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_data_subset import make_subset  # noqa: E402  (tools/ is not a package)
+from make_data_subset import folder_bytes, make_subset  # noqa: E402  (tools/ is not a package)
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT_MIB = 64.0
@@ -43,10 +43,6 @@ def tree_bytes(repo: Path = REPO) -> int:
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repo,
                             check=True, capture_output=True).stdout.decode().split("\0")
     return sum((repo / name).stat().st_size for name in set(listed) if name and (repo / name).is_file())
-
-
-def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
 def ignored(path: Path, repo: Path = REPO) -> bool:
