@@ -22,7 +22,7 @@ import pytest
 from training_fixtures import make_face_like
 
 from facesr_hub import load_generator
-from facesr_hub.data import collect_images
+from facesr_hub.data import collect_images, hash_split
 from paths import CELEBA_HQ, REPO
 
 TRAINED = ["fast-psnr", "quality", "upsample-fixed", "residual-attention", "pixelshuffle-v1-fixed",
@@ -36,20 +36,26 @@ def device_like_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     empty = tmp_path / "empty-cache"
     empty.mkdir(exist_ok=True)
     return {**os.environ, "PYTHONPATH": str(REPO / "tests" / "device_image"), "FACESR_HIDDEN_PACKAGES": HIDDEN,
+            "FACESR_NOT_INSTALLED": str(REPO),
             "FACESR_BACKBONE_CACHE": str(empty), "TORCH_HOME": str(empty), "PYTHON": sys.executable,
             "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", **extra}
 
 
 def test_the_device_like_python_hides_what_the_image_lacks(tmp_path: Path):
-    """The simulation itself: hidden packages cannot be imported or found; the training and service code still
+    """The simulation itself: hidden packages cannot be imported or found, nor is this project installed (a script
+    under tools/ cannot import facesr_hub by itself); from the repository root the training and service code still
     imports, and face detection fails with a clear message."""
+    env = device_like_env(tmp_path)
+    from_tools = subprocess.run([sys.executable, "tools/pack_gpu_weights.py", "--help"], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=300)
+    assert "No module named 'facesr_hub'" in from_tools.stderr
     code = ("import importlib.util, sys\n"
             f"assert all(importlib.util.find_spec(n) is None for n in {HIDDEN.split(',')!r})\n"
             "import facesr_hub.training, facesr_hub.evaluate, facesr_hub.app.service, train\n"
             "from facesr_hub.faces.detection import FaceDetector\n"
             "try:\n    FaceDetector()\nexcept FileNotFoundError as e:\n    print('no detector:', e)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=device_like_env(tmp_path), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     assert "no detector: package 'face_recognition_models' is not installed" in done.stdout
 
@@ -61,8 +67,10 @@ def test_train_call_fits_the_device_tool_and_comes_back_whole(tmp_path: Path):
     train = subset / "train" / "faces"
     train.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    for i in range(24):  # hash splits keep ~90% for training and a few for validation
-        make_face_like(rng, 178, 218).save(train / f"{i:04d}.jpg", quality=95)
+    # Hash-train files only, as tools/make_data_subset.py copies them: no validation split on the device.
+    names = [name for name in (f"{i:04d}.jpg" for i in range(40)) if hash_split(name) == "train"][:24]
+    for name in names:
+        make_face_like(rng, 178, 218).save(train / name, quality=95)
     (subset / "celeba-hq-256-test").mkdir()
     for record in collect_images(CELEBA_HQ, "test")[:2]:  # held-out faces, as make_data_subset copies them
         shutil.copy(record.path, subset / "celeba-hq-256-test" / record.path.name)

@@ -20,6 +20,8 @@ out=${OUT:?OUT (the return folder of the device tool) is not set}
 subset=${FACESR_GPU_SUBSET:-data/gpu-subset}
 runs=${FACESR_GPU_RUNS:-runs/gpu}
 export PYTHON=${PYTHON:-python3} PYTHONUNBUFFERED=1
+# The device image has no install of this project: tools/*.py and benchmarks/*.py import facesr_hub from the tree.
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 read -r -a py <<<"$PYTHON"
 report=$(mktemp -d)
 trap 'rm -rf "$report"' EXIT
@@ -53,9 +55,13 @@ case $mode in
     for run in "$runs"/*/; do
       [ -f "$run/model/model.safetensors" ] && names+=("$(basename "$run")")
     done
+    # The report comes back even when packing fails: it holds the device's table and every log.
     if [ ${#names[@]} -gt 0 ]; then
+      set +e
       "${py[@]}" tools/pack_gpu_weights.py pack --runs "$runs" --names "${names[@]}" \
-        --probe "$subset/celeba-hq-256-test" --out "$out" | tee "$report/pack.log"
+        --probe "$subset/celeba-hq-256-test" --out "$out" 2>&1 | tee "$report/pack.log"
+      [ "${PIPESTATUS[0]}" = 0 ] || status=1
+      set -e
     fi
     tar -czf "$out/report.tar.gz" -C "$report" .
     ls -l "$out"

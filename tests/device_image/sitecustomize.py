@@ -2,7 +2,9 @@
 PYTHONPATH): the packages that image lacks, named in ``FACESR_HIDDEN_PACKAGES`` (comma-separated), can be neither
 imported nor found, as if not installed. Every finder on ``sys.meta_path`` is wrapped, so ``import x`` raises
 ModuleNotFoundError and ``importlib.util.find_spec("x")`` returns None, in this process and in the processes it starts
-with the same environment."""
+with the same environment. ``FACESR_NOT_INSTALLED`` (the repository root) removes the editable install's path entry,
+as the image has no install of this project: only PYTHONPATH, a script's own folder or the working directory (``-m``,
+``-c``) put the tree on the path, the last two added after this module runs."""
 
 from __future__ import annotations
 
@@ -30,3 +32,9 @@ class _HideMissing:
 
 if HIDDEN:
     sys.meta_path[:] = [_HideMissing(finder) for finder in sys.meta_path]
+
+if not_installed := os.environ.get("FACESR_NOT_INSTALLED"):
+    # The same folder named on PYTHONPATH stays: that is how the device command makes the tree importable.
+    asked = {os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry}
+    root = os.path.abspath(not_installed)
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != root or root in asked]
