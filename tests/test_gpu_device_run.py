@@ -41,6 +41,21 @@ def device_like_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", **extra}
 
 
+def make_subset(tmp_path: Path, faces: int = 24) -> Path:
+    """A carried subset as tools/make_data_subset.py writes it: hash-train files only, and two held-out test faces."""
+    subset = tmp_path / "subset"
+    train = subset / "train" / "faces"
+    train.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [name for name in (f"{i:04d}.jpg" for i in range(2 * faces)) if hash_split(name) == "train"][:faces]
+    for name in names:
+        make_face_like(rng, 178, 218).save(train / name, quality=95)
+    (subset / "celeba-hq-256-test").mkdir()
+    for record in collect_images(CELEBA_HQ, "test")[:2]:
+        shutil.copy(record.path, subset / "celeba-hq-256-test" / record.path.name)
+    return subset
+
+
 def test_the_device_like_python_hides_what_the_image_lacks(tmp_path: Path):
     """The simulation itself: hidden packages cannot be imported or found, nor is this project installed (a script
     under tools/ cannot import facesr_hub by itself); from the repository root the training and service code still
@@ -63,17 +78,8 @@ def test_the_device_like_python_hides_what_the_image_lacks(tmp_path: Path):
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # nine tiny runs start at once: minutes on two cores, most of it imports
 def test_train_call_fits_the_device_tool_and_comes_back_whole(tmp_path: Path):
-    subset = tmp_path / "subset"
+    subset = make_subset(tmp_path)
     train = subset / "train" / "faces"
-    train.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    # Hash-train files only, as tools/make_data_subset.py copies them: no validation split on the device.
-    names = [name for name in (f"{i:04d}.jpg" for i in range(40)) if hash_split(name) == "train"][:24]
-    for name in names:
-        make_face_like(rng, 178, 218).save(train / name, quality=95)
-    (subset / "celeba-hq-256-test").mkdir()
-    for record in collect_images(CELEBA_HQ, "test")[:2]:  # held-out faces, as make_data_subset copies them
-        shutil.copy(record.path, subset / "celeba-hq-256-test" / record.path.name)
     out = tmp_path / "out"
     out.mkdir()
     env = device_like_env(tmp_path, FACESR_GPU_SMOKE="1", OUT=str(out), FACESR_GPU_SUBSET=str(subset),
@@ -132,3 +138,24 @@ def test_bench_call_returns_each_benchmark_even_when_one_is_stopped(tmp_path: Pa
     for name in ["app-cuda.md", "speed.md", "train-speed-fast.md", "train-speed-quality.md"]:
         assert "(exit 124; 124: stopped at its 1 s limit)" in (out / name).read_text()
     assert "torch" in (out / "machine.txt").read_text()
+
+
+@pytest.mark.timeout(900)
+def test_train_gpu_trains_only_the_models_asked_for(tmp_path: Path):
+    """FACESR_GPU_MODELS picks runs from the table (a GPU call for `quality` alone); an unknown name stops it first."""
+    subset, runs = make_subset(tmp_path, faces=8), tmp_path / "runs"
+    env = device_like_env(tmp_path, FACESR_GPU_SMOKE="1", FACESR_RESULTS_OUT=str(tmp_path / "results"))
+    unknown = subprocess.run([str(REPO / "tools" / "train_gpu.sh"), str(subset), str(runs)], cwd=REPO,
+                             env={**env, "FACESR_GPU_MODELS": "upsample-fixed qualty"}, capture_output=True, text=True,
+                             timeout=120)
+    assert unknown.returncode == 2
+    assert "unknown model 'qualty'" in unknown.stderr
+    assert not runs.exists() or not any(runs.iterdir())  # nothing started
+
+    subset_run = subprocess.run([str(REPO / "tools" / "train_gpu.sh"), str(subset), str(runs)], cwd=REPO,
+                                env={**env, "FACESR_GPU_MODELS": "upsample-fixed"}, capture_output=True, text=True,
+                                timeout=800)
+    assert subset_run.returncode == 0, subset_run.stdout[-3000:] + subset_run.stderr[-3000:]
+    assert sorted(p.name for p in (runs / "weights").iterdir()) == ["upsample-fixed"]
+    scored = [row["name"] for row in json.loads((tmp_path / "results" / "gpu-celeba-hq-test.json").read_text())["rows"]]
+    assert scored == [str(runs / "weights" / "upsample-fixed"), "bicubic", "lanczos"]

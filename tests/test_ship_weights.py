@@ -94,3 +94,19 @@ def test_add_eval_updates_the_scored_models_cards_and_warns_about_the_others_unl
     assert (out / "upsample" / "README.md").read_text(encoding="utf-8") == "# upsample\n\nIntro.\n"
     warned = "upsample is not in" in capsys.readouterr().err
     assert warned is not evaluated_only
+
+
+@pytest.mark.parametrize("metrics", [None, {"psnr": 30.0}])
+def test_renamed_card_names_the_bundled_model_everywhere(metrics):
+    """A run that never validated (the GPU runs) names itself in the card's top-level ``model_name``, one that did in
+    its model-index; either way the bundled card must carry the bundled name only (stop 28's cards kept
+    ``model_name: residual-attention-psnr``)."""
+    from facesr_hub import UpsampleGenerator
+    from facesr_hub.hub import CardInfo, render_model_card
+
+    info = CardInfo(model_name="upsample-fixed-run", data=[], metrics=metrics, stage="psnr")
+    card = str(render_model_card(UpsampleGenerator(), info))
+    assert "upsample-fixed-run" in card
+    bundled = ship_weights.renamed(card, "upsample-fixed")
+    assert "upsample-fixed-run" not in bundled
+    assert "# upsample-fixed\n" in bundled and 'load_generator("upsample-fixed")' in bundled

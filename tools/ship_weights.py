@@ -111,7 +111,10 @@ def _run_degradation(runs: Path, name: str) -> str:
 def renamed(card: str, name: str) -> str:
     """The card under its bundled name: the trainer names a card after its run folder (``runs/fast-2`` -> "fast-2")."""
     old = next(line[2:].strip() for line in card.splitlines() if line.startswith("# "))
-    for before, after in ((f"- name: {old}\n", f"- name: {name}\n"), (f"# {old}\n", f"# {name}\n"),
+    # A card with validation metrics names the model in its model-index (``- name:``); one without (a run that did
+    # not validate, as on the GPU) in the top-level ``model_name:``.
+    for before, after in ((f"- name: {old}\n", f"- name: {name}\n"), (f"model_name: {old}\n", f"model_name: {name}\n"),
+                          (f"# {old}\n", f"# {name}\n"),
                           (f'load_generator("{old}")', f'load_generator("{name}")')):
         card = card.replace(before, after)
     return card

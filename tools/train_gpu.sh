@@ -17,7 +17,9 @@
 # Output: RUNS_DIR/<name>/ (each run), $FACESR_WEIGHTS_OUT/<name>/ (each final EMA model, default RUNS_DIR/weights),
 # $FACESR_RESULTS_OUT/gpu-celeba-hq-test.{md,json} and -grid.png (default RUNS_DIR/results).
 # Environment: PYTHON (default `uv run --no-sync python`; `python3` on the device image), FACESR_GPU_MINUTES (budget
-# scale, default 1), FACESR_GPU_SMOKE=1 (a few steps per model with tiny batches: the CPU test of this script).
+# scale, default 1), FACESR_GPU_SMOKE=1 (a few steps per model with tiny batches: the CPU test of this script),
+# FACESR_GPU_MODELS (space-separated names of the table below, default all: e.g. `quality` alone, to give the RRDB the
+# whole GPU once the seed layouts are trained; stop 28's `quality` had 2.4 minutes and missed its target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subset=${1:?usage: tools/train_gpu.sh SUBSET_DIR [RUNS_DIR]}
@@ -59,6 +61,17 @@ train_one() {
     --pixel-fraction 1 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers 4 --seed 0 \
     "${budget[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
 }
+
+if [ -n "${FACESR_GPU_MODELS:-}" ]; then
+  chosen=()
+  for name in $FACESR_GPU_MODELS; do
+    match=""
+    for spec in "${models[@]}"; do [ "${spec%%|*}" = "$name" ] && match=$spec; done
+    [ -n "$match" ] || { echo "FACESR_GPU_MODELS: unknown model '$name' (known: ${models[*]%%|*})" >&2; exit 2; }
+    chosen+=("$match")
+  done
+  models=("${chosen[@]}")
+fi
 
 pids=()
 for spec in "${models[@]}"; do train_one "$spec" & pids+=($!); done
