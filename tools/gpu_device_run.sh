@@ -89,7 +89,8 @@ case $mode in
     cp "$report/machine.txt" "$out/machine.txt"
     # Each benchmark has its own time limit and writes straight into $OUT, so what finished comes back even when a
     # later one runs long (stop 28: speed.py's compiled columns outlasted a 45 s limit and took nothing with them).
-    # Most useful first; FACESR_BENCH_SCALE scales every limit (the defaults sum to 165 s of a 180 s call).
+    # Most useful first; FACESR_BENCH_SCALE scales every limit, plus 1 s so none becomes 0 (`timeout 0` never
+    # stops); the defaults sum to 169 s of a 180 s call.
     bench() {
       local name=$1 seconds=$2
       shift 2

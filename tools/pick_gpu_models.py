@@ -39,10 +39,12 @@ def pick(rows: dict[str, dict], runs: Path) -> tuple[list[str], list[str]]:
             lines.append(f"{name}: GPU {gpu:.2f} dB{gain}; nothing bundled to compare: reported, not bundled")
             continue
         bundled = rows[name]["metrics"]["psnr"]
-        verdict = "replaces" if gpu > bundled else "keeps"
-        if name in PAIRED and gpu > bundled:
+        if gpu <= bundled:
+            verdict = "keeps"
+        elif name in PAIRED:
             verdict = f"kept: {PAIRED[name]} is blended with it, and no {PAIRED[name]} was trained from the GPU one"
-        elif verdict == "replaces":
+        else:
+            verdict = "replaces"
             ship.append(name)
         lines.append(f"{name}: GPU {gpu:.2f} dB{gain} vs bundled {bundled:.2f}: {verdict}")
     return ship, lines

@@ -50,16 +50,16 @@ models=(
 train_one() {
   IFS='|' read -r name arch kwargs minutes batch patch extra <<<"$1"
   if [ "${FACESR_GPU_SMOKE:-0}" = 1 ]; then
-    budget=(--pixel-steps 2 --gan-steps 0 --batch-size 2 --patch-size 32 --val-images 0 --warmup-steps 1)
+    budget=(--pixel-steps 2 --gan-steps 0 --batch-size 2 --patch-size 32 --warmup-steps 1)
     extra=""  # torch.compile is CUDA-only in the trainer; the smoke run checks the wiring, not speed
   else
-    budget=(--max-minutes "$(awk "BEGIN{print $minutes*$scale}")" --batch-size "$batch" --patch-size "$patch"
-            --val-images 0)  # the subset holds hash-train files only; the held-out score comes back here
+    budget=(--max-minutes "$(awk "BEGIN{print $minutes*$scale}")" --batch-size "$batch" --patch-size "$patch")
   fi
+  # --val-images 0: the subset holds hash-train files only; the held-out score comes after training.
   # shellcheck disable=SC2086  # $extra is a word list on purpose
   "${py[@]}" train.py "${train_roots[@]}" --arch "$arch" --arch-kwargs "$kwargs" --output-dir "$runs/$name" \
-    --pixel-fraction 1 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers 4 --seed 0 \
-    "${budget[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
+    --pixel-fraction 1 --val-images 0 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers 4 \
+    --seed 0 "${budget[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
 }
 
 if [ -n "${FACESR_GPU_MODELS:-}" ]; then
