@@ -2,10 +2,12 @@
 
     uv run python benchmarks/speed.py                       # all models, CPU (2 threads), CUDA too if present
     uv run python benchmarks/speed.py --models fast,quality --repeats 20 --threads 4
+    python benchmarks/speed.py --models fast,quality --cuda-dtypes float16   # the GPU bench call: half the compiles
 
 CPU: batch 1, 64x64 input, median milliseconds per image after warm-up. CUDA (when available): images per second
 at batch 64 in fp16 and bf16, eager and ``torch.compile``d. Weights are random (speed does not depend on them);
-GMACs are counted on the meta device, so counting costs nothing.
+GMACs are counted on the meta device, so counting costs nothing. Each model's figures are printed as soon as they are
+measured, before the table: a run stopped at a time limit (compiling `quality` takes minutes) keeps what it measured.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from facesr_hub import GENERATORS, count_gmacs, count_parameters
 
 REFERENCE = "pixelshuffle-v1"  # the seed's model: the "x faster" column is relative to it
 BICUBIC = "bicubic (F.interpolate)"
+CUDA_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def bicubic(x: torch.Tensor) -> torch.Tensor:
@@ -59,8 +62,8 @@ def cuda_images_per_second(model: Callable[[torch.Tensor], torch.Tensor], dtype:
 def cuda_columns(name: str, args: argparse.Namespace) -> dict[str, str]:
     """fp16/bf16, eager/compiled images per second for one model (or bicubic) at ``args.cuda_batch``."""
     columns = {}
-    for dtype in (torch.float16, torch.bfloat16):
-        short = "fp16" if dtype == torch.float16 else "bf16"
+    for short in args.cuda_dtypes:
+        dtype = CUDA_DTYPES[short]
         model = bicubic if name == BICUBIC else GENERATORS[name]().eval().to(device="cuda", dtype=dtype)
         variants = {"eager": model}
         if not args.no_compile:
@@ -92,7 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cuda-batch", type=int, default=64, help="batch size for the CUDA columns")
     parser.add_argument("--no-cuda", action="store_true", help="skip the CUDA columns even when a GPU exists")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile columns")
+    parser.add_argument("--cuda-dtypes", default="fp16,bf16", help="comma-separated CUDA dtypes: fp16, bf16")
     args = parser.parse_args(argv)
+    args.cuda_dtypes = [dtype.strip() for dtype in args.cuda_dtypes.split(",") if dtype.strip()]
+    if not args.cuda_dtypes or set(args.cuda_dtypes) - set(CUDA_DTYPES):
+        parser.error(f"--cuda-dtypes takes a comma-separated subset of {sorted(CUDA_DTYPES)}")
     names = [name.strip() for name in args.models.split(",") if name.strip()]
     if unknown := sorted(set(names) - set(GENERATORS)):
         parser.error(f"unknown models {unknown}; registered: {sorted(GENERATORS)}")
@@ -113,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
         if use_cuda:
             row.update(cuda_columns(name, args))
         rows.append(row)
-        print(f"measured {name}: {row['ms']:.1f} ms/img on CPU", flush=True)
+        cuda = "".join(f", {key} {value}" for key, value in row.items() if key.startswith("CUDA"))
+        print(f"measured {name}: {row['ms']:.1f} ms/img on CPU{cuda}", flush=True)
 
     reference_ms = next((row["ms"] for row in rows if row["model"] == REFERENCE), None)
     table = []

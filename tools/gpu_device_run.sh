@@ -3,7 +3,7 @@
 # carries and prints the exact calls. Two calls, the second while the machine is still warm:
 #   tools/gpu_device_run.sh train   carry data/gpu-subset: tools/train_gpu.sh on the subset, then the weights and a
 #                                   report packed into $OUT (at most 8 files, 16 MiB each, 64 MiB in all)
-#   tools/gpu_device_run.sh bench   carry .whl and .device-extras: the CUDA benchmarks (app_cuda.py, speed.py,
+#   tools/gpu_device_run.sh bench   carry .whl and .device-extras: the CUDA benchmarks (speed.py, app_cuda.py,
 #                                   train_speed.py), one $OUT/NAME.md each, each under its own time limit
 # Back here: tools/finish_gpu_run.sh FILES_AT scores the weights fully on the CPU.
 #
@@ -88,9 +88,12 @@ case $mode in
     status=0
     cp "$report/machine.txt" "$out/machine.txt"
     # Each benchmark has its own time limit and writes straight into $OUT, so what finished comes back even when a
-    # later one runs long (stop 28: speed.py's compiled columns outlasted a 45 s limit and took nothing with them).
-    # Most useful first; FACESR_BENCH_SCALE scales every limit, plus 1 s so none becomes 0 (`timeout 0` never
-    # stops); the defaults sum to 169 s of a 180 s call.
+    # later one runs long. Most useful first. FACESR_BENCH_SCALE scales every limit, plus 1 s so none becomes 0
+    # (`timeout 0` never stops); the defaults sum to 258 s of a 270 s call. Stop 29 measured what they need on a cold
+    # machine: speed.py spent 61 s on bicubic and `fast` (CUDA start, four compiles) and compiling `quality` takes
+    # over a minute per dtype, hence fp16 only (the app's CUDA dtype); app_cuda.py needed 41 s for its four aligned-face
+    # requests; train_speed.py --arch quality is left out: compiling its training step took 112 s (the training log's
+    # img/s is its trainer figure).
     bench() {
       local name=$1 seconds=$2
       shift 2
@@ -102,10 +105,9 @@ case $mode in
         echo "(exit $rc; 124: stopped at its $seconds s limit)" >>"$out/$name.md"
       fi
     }
-    bench app-cuda 40 benchmarks/app_cuda.py
-    bench speed 60 benchmarks/speed.py --models fast,quality --repeats 5
-    bench train-speed-fast 35 benchmarks/train_speed.py --arch fast --compile
-    bench train-speed-quality 30 benchmarks/train_speed.py --arch quality --compile
+    bench speed 150 benchmarks/speed.py --models fast,quality --repeats 5 --cuda-dtypes fp16
+    bench app-cuda 60 benchmarks/app_cuda.py --repeats 3
+    bench train-speed-fast 45 benchmarks/train_speed.py --arch fast --compile
     exit "$status"
     ;;
   *)

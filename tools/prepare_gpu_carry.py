@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
     if not args.no_bench:
         print(f"bench call: {tree + bench:.2f} MiB (tree + {WHEELS} + {EXTRAS}: {bench:.2f} MiB); at once, while warm")
-        print(f'  run(command="tools/gpu_device_run.sh bench", carry=["{WHEELS}", "{EXTRAS}"], timeout_s=180)')
+        print(f'  run(command="tools/gpu_device_run.sh bench", carry=["{WHEELS}", "{EXTRAS}"], timeout_s=270)')
     print("then: tools/finish_gpu_run.sh FILES_AT (the train call's files_at)")
     return 0
 

@@ -20,6 +20,8 @@
 # scale, default 1), FACESR_GPU_SMOKE=1 (a few steps per model with tiny batches: the CPU test of this script),
 # FACESR_GPU_MODELS (space-separated names of the table below, default all: e.g. `quality` alone, to give the RRDB the
 # whole GPU once the seed layouts are trained; stop 28's `quality` had 2.4 minutes and missed its target).
+# `quality` takes batch 128: at batch 32 its 32-px LR patches left the H200 waiting on kernel launches (225 img/s
+# eager while sharing the GPU, a few percent of the card), so four times the images cost little more per step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subset=${1:?usage: tools/train_gpu.sh SUBSET_DIR [RUNS_DIR]}
@@ -37,7 +39,7 @@ mkdir -p "$runs"
 # name|arch|arch-kwargs|minutes|batch|patch|extra
 models=(
   "fast-psnr|fast|{\"num_convs\":16}|7|64|128|--compile"
-  "quality|quality|{}|7|32|128|--compile"
+  "quality|quality|{}|7|128|128|--compile"
   "upsample-fixed|upsample|$fixed|6|64|128|"
   "residual-attention|residual-attention|{}|6|32|128|"
   "pixelshuffle-v1-fixed|pixelshuffle-v1|$fixed|6|32|128|"
@@ -58,7 +60,7 @@ train_one() {
   # --val-images 0: the subset holds hash-train files only; the held-out score comes after training.
   # shellcheck disable=SC2086  # $extra is a word list on purpose
   "${py[@]}" train.py "${train_roots[@]}" --arch "$arch" --arch-kwargs "$kwargs" --output-dir "$runs/$name" \
-    --pixel-fraction 1 --val-images 0 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers 4 \
+    --pixel-fraction 1 --val-images 0 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers "$workers" \
     --seed 0 "${budget[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
 }
 
@@ -72,6 +74,8 @@ if [ -n "${FACESR_GPU_MODELS:-}" ]; then
   done
   models=("${chosen[@]}")
 fi
+# Data workers (decode, crop, degrade) per run: nine runs share the device's 16 cores, one run alone gets most of them.
+workers=$(( ${#models[@]} == 1 ? 12 : 4 ))
 
 pids=()
 for spec in "${models[@]}"; do train_one "$spec" & pids+=($!); done
