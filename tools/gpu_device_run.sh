@@ -12,7 +12,8 @@
 # them (--no-val-lpips, --no-lpips); the benchmarks' face detector comes as a carried dlib-bin wheel and landmark file.
 # Environment: FACESR_GPU_MINUTES (train_gpu.sh's budget scale; the default fits one 10-minute call: the longest run
 # 7 x 0.8 min, then evaluation and packing), FACESR_GPU_SMOKE=1 (train_gpu.sh's CPU smoke run; the CPU test of this
-# script), FACESR_GPU_SUBSET (default data/gpu-subset), FACESR_GPU_RUNS (default runs/gpu).
+# script), FACESR_GPU_SUBSET (default data/gpu-subset), FACESR_GPU_RUNS (default runs/gpu); train_gpu.sh's
+# FACESR_GPU_MODELS and FACESR_GPU_INIT (runs continued from carried weights) pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: tools/gpu_device_run.sh train|bench}
