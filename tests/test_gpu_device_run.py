@@ -140,9 +140,9 @@ def test_bench_call_returns_each_benchmark_even_when_one_is_stopped(tmp_path: Pa
     assert "torch" in (out / "machine.txt").read_text()
 
 
-@pytest.mark.timeout(900)
-def test_train_gpu_trains_only_the_models_asked_for(tmp_path: Path):
-    """FACESR_GPU_MODELS picks runs from the table (a GPU call for `quality` alone); an unknown name stops it first."""
+def test_train_gpu_refuses_a_model_not_in_its_table(tmp_path: Path):
+    """FACESR_GPU_MODELS picks runs from the table (a GPU call for `quality` alone); an unknown name stops it before
+    anything starts."""
     subset, runs = make_subset(tmp_path, faces=8), tmp_path / "runs"
     env = device_like_env(tmp_path, FACESR_GPU_SMOKE="1", FACESR_RESULTS_OUT=str(tmp_path / "results"))
     unknown = subprocess.run([str(REPO / "tools" / "train_gpu.sh"), str(subset), str(runs)], cwd=REPO,
@@ -151,11 +151,4 @@ def test_train_gpu_trains_only_the_models_asked_for(tmp_path: Path):
     assert unknown.returncode == 2
     assert "unknown model 'qualty'" in unknown.stderr
     assert not runs.exists() or not any(runs.iterdir())  # nothing started
-
-    subset_run = subprocess.run([str(REPO / "tools" / "train_gpu.sh"), str(subset), str(runs)], cwd=REPO,
-                                env={**env, "FACESR_GPU_MODELS": "upsample-fixed"}, capture_output=True, text=True,
-                                timeout=800)
-    assert subset_run.returncode == 0, subset_run.stdout[-3000:] + subset_run.stderr[-3000:]
-    assert sorted(p.name for p in (runs / "weights").iterdir()) == ["upsample-fixed"]
-    scored = [row["name"] for row in json.loads((tmp_path / "results" / "gpu-celeba-hq-test.json").read_text())["rows"]]
-    assert scored == [str(runs / "weights" / "upsample-fixed"), "bicubic", "lanczos"]
+    # A run of one named model, trained and scored alone: tests/test_slim_tree.py (the device's slimmed tree).

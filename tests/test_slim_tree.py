@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,10 @@ def test_a_slimmed_tree_as_the_device_gets_it_trains_from_carried_weights(tmp_pa
     done = subprocess.run([str(device / "tools" / "gpu_device_run.sh"), "train"], cwd=device, env=env,
                           capture_output=True, text=True, timeout=800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in (runs / "weights").iterdir()) == ["upsample-fixed"]  # FACESR_GPU_MODELS: only it
+    with tarfile.open(out / "report.tar.gz") as report:
+        table = json.load(report.extractfile("./results/gpu-celeba-hq-test.json"))
+    assert [row["name"] for row in table["rows"]] == ["runs/gpu/weights/upsample-fixed", "bicubic", "lanczos"]
     config = json.loads((runs / "upsample-fixed" / "train_config.json").read_text())
     assert config["init_from"] == ".gpu-init/upsample-fixed"
     weights = load_file(runs / "upsample-fixed" / "model" / "model.safetensors")
