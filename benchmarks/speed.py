@@ -2,7 +2,7 @@
 
     uv run python benchmarks/speed.py                       # all models, CPU (2 threads), CUDA too if present
     uv run python benchmarks/speed.py --models fast,quality --repeats 20 --threads 4
-    python benchmarks/speed.py --models fast,quality --cuda-dtypes float16   # the GPU bench call: half the compiles
+    python benchmarks/speed.py --models fast,quality --cuda-dtypes fp16   # the GPU bench call: half the compiles
 
 CPU: batch 1, 64x64 input, median milliseconds per image after warm-up. CUDA (when available): images per second
 at batch 64 in fp16 and bf16, eager and ``torch.compile``d. Weights are random (speed does not depend on them);

@@ -15,6 +15,7 @@ import prepare_gpu_carry  # noqa: E402
 MiB = 2**20
 #: Below this much room the subset is the held-out test split and a token training set: the GPU call is pointless.
 MIN_SPARE_MIB = 8.0
+QUALITY_FP16_MIB = 22.3  # stop 29's GPU-trained `quality`, what a continuation carries
 
 
 def test_the_working_tree_leaves_room_for_a_data_subset():
@@ -52,3 +53,19 @@ def test_init_weights_are_copied_for_the_carry_and_bad_ones_refused(tmp_path: Pa
         prepare_gpu_carry.parse_init(["quality"])
     assert prepare_gpu_carry.parse_init(["quality=runs/gpu/quality/model"]) == {
         "quality": Path("runs/gpu/quality/model")}
+
+
+def test_init_beside_the_full_tree_is_refused_before_anything_is_copied(capsys, tmp_path: Path):
+    """Weights as big as `quality`'s do not fit beside the unslimmed tree: a clear error naming the fix, and no
+    .gpu-init or subset touched."""
+    if prepare_gpu_carry.LIMIT_MIB - prepare_gpu_carry.tree_bytes() / MiB - QUALITY_FP16_MIB >= 9.5:
+        pytest.skip("the tree is slimmed (or small enough) here")
+    big = tmp_path / "quality"
+    big.mkdir()
+    (big / "config.json").write_text("{}")
+    (big / "model.safetensors").write_bytes(bytes(int(QUALITY_FP16_MIB * MiB)))
+    before = sorted((REPO / prepare_gpu_carry.INIT).rglob("*")) if (REPO / prepare_gpu_carry.INIT).exists() else None
+    assert prepare_gpu_carry.main(["--init", f"quality={big}", "--no-bench"]) == 2
+    assert "tools/slim_tree.py slim" in capsys.readouterr().err
+    after = sorted((REPO / prepare_gpu_carry.INIT).rglob("*")) if (REPO / prepare_gpu_carry.INIT).exists() else None
+    assert after == before

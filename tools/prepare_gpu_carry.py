@@ -40,6 +40,8 @@ SUBSET = Path("data/gpu-subset")
 WHEELS = Path(".whl")
 EXTRAS = Path(".device-extras")
 INIT = Path(".gpu-init")
+#: Below this the subset is the test split and a token training set: continuing a run on it would be pointless.
+MIN_SUBSET_MIB = 8.0
 DLIB_WHEEL = "dlib-bin==20.0.1.post1"
 LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 #: pip's options for a wheel the device's Python 3.12 on x86-64 can install (the device tool's README).
@@ -124,9 +126,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {folder} is not git-ignored; it would travel twice", file=sys.stderr)
             return 2
     tree = tree_bytes() / 2**20
+    init = sum(folder_bytes(folder) for folder in init_models.values()) / 2**20
+    spare = LIMIT_MIB - tree - init - args.margin_mib
+    if init_models and spare < MIN_SUBSET_MIB:
+        print(f"error: the tree ({tree:.1f} MiB) and --init ({init:.1f} MiB) leave {spare:.1f} MiB for the data "
+              "subset; slim the tree first: uv run python tools/slim_tree.py slim", file=sys.stderr)
+        return 2
     try:
         init = prepare_init(init_models) if init_models else 0.0
-        spare = LIMIT_MIB - tree - init - args.margin_mib
         print(f"working tree: {tree:.2f} MiB of {LIMIT_MIB:.0f}" + (f", {INIT}: {init:.2f} MiB" if init else "")
               + f"; {spare:.2f} MiB for the data subset")
         subset = prepare_subset(args.data, spare)
@@ -138,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
           + (f" + {INIT} {init:.2f} MiB)" if init else ")"))
     if init_models:
         names = " ".join(init_models)
-        print(f'  run(command="FACESR_GPU_MODELS=\'{names}\' FACESR_GPU_INIT={INIT} tools/gpu_device_run.sh train", '
-              f'carry=["{SUBSET}", "{INIT}"], timeout_s=590)')
+        # 1.1: a 7-minute run of the table gets 7.7 (stop 29's `quality` alone: the call took 525 s of its 590)
+        print(f'  run(command="FACESR_GPU_MODELS=\'{names}\' FACESR_GPU_INIT={INIT} FACESR_GPU_MINUTES=1.1 '
+              f'tools/gpu_device_run.sh train", carry=["{SUBSET}", "{INIT}"], timeout_s=590)')
     else:
         print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
     if is_slim():
