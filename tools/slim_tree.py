@@ -70,7 +70,7 @@ def slim(repo: Path = REPO) -> list[str]:
         raise RuntimeError("the tree is slimmed already; `tools/slim_tree.py restore` first")
     if changed := git(repo, "status", "--porcelain", "--", *SLIM_PATHS).strip():
         raise RuntimeError(f"commit or stash these first, so that restore gives them back as they are:\n{changed}")
-    files = git(repo, "ls-files", "--", *SLIM_PATHS).split()
+    files = [name for name in git(repo, "ls-files", "-z", "--", *SLIM_PATHS).split("\0") if name]
     git(repo, "rm", "-r", "-q", "--cached", "--", *SLIM_PATHS)
     path = exclude_file(repo)
     path.parent.mkdir(parents=True, exist_ok=True)
