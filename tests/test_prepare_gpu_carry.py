@@ -64,8 +64,8 @@ def test_init_beside_the_full_tree_is_refused_before_anything_is_copied(capsys, 
     big.mkdir()
     (big / "config.json").write_text("{}")
     (big / "model.safetensors").write_bytes(bytes(int(QUALITY_FP16_MIB * MiB)))
-    before = sorted((REPO / prepare_gpu_carry.INIT).rglob("*")) if (REPO / prepare_gpu_carry.INIT).exists() else None
+    init = REPO / prepare_gpu_carry.INIT
+    before = init.exists(), sorted(init.rglob("*"))
     assert prepare_gpu_carry.main(["--init", f"quality={big}", "--no-bench"]) == 2
     assert "tools/slim_tree.py slim" in capsys.readouterr().err
-    after = sorted((REPO / prepare_gpu_carry.INIT).rglob("*")) if (REPO / prepare_gpu_carry.INIT).exists() else None
-    assert after == before
+    assert (init.exists(), sorted(init.rglob("*"))) == before

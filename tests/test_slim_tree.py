@@ -19,6 +19,7 @@ from facesr_hub import GENERATORS
 from paths import REPO
 
 sys.path.insert(0, str(REPO / "tools"))
+from prepare_gpu_carry import tree_bytes, tree_files  # noqa: E402
 from slim_tree import SLIM_PATHS, is_slim, restore, slim, slimmed_bytes  # noqa: E402
 
 MiB = 2**20
@@ -27,12 +28,6 @@ MiB = 2**20
 def git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, capture_output=True,
                           text=True)
-
-
-def travelling(repo: Path) -> set[str]:
-    """What the device tool sends besides `carry`: tracked and untracked-not-ignored files."""
-    listed = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout.split("\0")
-    return {name for name in listed if name and (repo / name).is_file()}
 
 
 @pytest.fixture
@@ -53,12 +48,12 @@ def small_repo(tmp_path: Path) -> Path:
 
 
 def test_slim_and_restore(small_repo: Path):
-    before = travelling(small_repo)
+    before = tree_files(small_repo)
     taken = slim(small_repo)
     assert sorted(taken) == ["docs/results/grid.png", "facesr_hub/weights/fast/config.json",
                              "facesr_hub/weights/fast/model.safetensors"]
     assert is_slim(small_repo)
-    assert travelling(small_repo) == {".gitignore", "facesr_hub/core.py", "docs/results/table.md"}
+    assert tree_files(small_repo) == {".gitignore", "facesr_hub/core.py", "docs/results/table.md"}
     assert all((small_repo / name).is_file() for name in taken)  # on disk all along
     assert slimmed_bytes(small_repo) == len("w") + len("{}") + len("png")  # what restore adds back; not local.png
 
@@ -70,7 +65,7 @@ def test_slim_and_restore(small_repo: Path):
 
     restore(small_repo)
     assert not is_slim(small_repo)
-    assert travelling(small_repo) == before
+    assert tree_files(small_repo) == before
     assert git(small_repo, "status", "--porcelain").stdout == "M  facesr_hub/core.py\n"  # the user's change stays
     assert (small_repo / ".git" / "info" / "exclude").read_text() == "/mine/\n"
     assert not (small_repo / ".git" / "hooks" / "pre-commit").exists()
@@ -101,10 +96,10 @@ def test_a_slimmed_tree_as_the_device_gets_it_trains_from_carried_weights(tmp_pa
     git(clone, "commit", "-q", "-m", "uncommitted work", "--allow-empty")
     slim(clone)
     device = tmp_path / "device"
-    for name in travelling(clone):
+    for name in tree_files(clone):
         (device / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(clone / name, device / name)
-    sent = sum((device / name).stat().st_size for name in travelling(clone))
+    sent = tree_bytes(clone)  # what a call from the slimmed clone sends: the files copied above
     assert sent < 8 * MiB, f"{sent / MiB:.1f} MiB"
     assert not (device / "facesr_hub" / "weights").exists()
     assert not any(device.glob(SLIM_PATHS[1]))

@@ -50,11 +50,16 @@ WHEEL_PLATFORM = ["--only-binary=:all:", "--python-version", "3.12", "--implemen
                   "--platform", "manylinux2014_x86_64"]
 
 
-def tree_bytes(repo: Path = REPO) -> int:
-    """Bytes of the files the device tool sends besides `carry`: tracked and untracked-not-ignored files."""
+def tree_files(repo: Path = REPO) -> set[str]:
+    """The files the device tool sends besides `carry` (tracked and untracked-not-ignored), relative to ``repo``."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repo,
                             check=True, capture_output=True).stdout.decode().split("\0")
-    return sum((repo / name).stat().st_size for name in set(listed) if name and (repo / name).is_file())
+    return {name for name in listed if name and (repo / name).is_file()}
+
+
+def tree_bytes(repo: Path = REPO) -> int:
+    """Bytes of ``tree_files``."""
+    return sum((repo / name).stat().st_size for name in tree_files(repo))
 
 
 def ignored(path: Path, repo: Path = REPO) -> bool:
@@ -133,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
               "subset; slim the tree first: uv run python tools/slim_tree.py slim", file=sys.stderr)
         return 2
     try:
-        init = prepare_init(init_models) if init_models else 0.0
+        if init_models:
+            prepare_init(init_models)
         print(f"working tree: {tree:.2f} MiB of {LIMIT_MIB:.0f}" + (f", {INIT}: {init:.2f} MiB" if init else "")
               + f"; {spare:.2f} MiB for the data subset")
         subset = prepare_subset(args.data, spare)
