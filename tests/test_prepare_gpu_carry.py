@@ -37,8 +37,24 @@ def test_subset_sized_to_the_spare_room_fits_with_the_tree(tmp_path: Path):
     subset = prepare_gpu_carry.prepare_subset(SHARED_DATA, spare, repo=tmp_path)
     assert tree + subset <= prepare_gpu_carry.LIMIT_MIB - 1.0
     made = tmp_path / prepare_gpu_carry.SUBSET
+    in_blocks = sum(-(-p.stat().st_size // 4096) * 4096 for p in made.rglob("*") if p.is_file()) / MiB
+    assert in_blocks == pytest.approx(subset) and in_blocks <= spare
     assert any((made / "celeba-hq-256-test").iterdir())
     assert all(any((made / "train" / source).iterdir()) for source in ("celebamask-hq-256", "celeba", "utkface"))
+
+
+def test_files_count_in_whole_blocks_as_the_device_tool_counts_them(tmp_path: Path):
+    """Stop 30's refused call: 3,100 small JPEGs counted by their bytes came to 62.5 MiB, in 4 KiB blocks to 69.6."""
+    (tmp_path / "one-byte").write_bytes(b"x")
+    (tmp_path / "a-block-and-a-byte").write_bytes(bytes(4097))
+    (tmp_path / "empty").write_bytes(b"")
+    assert [prepare_gpu_carry.sent_size(tmp_path / name) for name in ("one-byte", "a-block-and-a-byte", "empty")] == [
+        4096, 8192, 0]
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for index in range(100):
+        (faces / f"{index}.jpg").write_bytes(bytes(1000))
+    assert prepare_gpu_carry.folder_bytes(faces) == 100 * 4096  # not 100 * 1000
 
 
 def test_init_weights_are_copied_for_the_carry_and_bad_ones_refused(tmp_path: Path):

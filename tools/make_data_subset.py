@@ -17,6 +17,9 @@ from pathlib import Path
 
 from facesr_hub.data import collect_images
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from device_limits import sent_size  # noqa: E402  (tools/ is not a package)
+
 #: (source folder, share of the training budget): true-256 faces first, they carry the most detail.
 TRAIN_SOURCES = (("celebamask-hq-256", 0.6), ("celeba", 0.25), ("utkface", 0.15))
 
@@ -25,7 +28,7 @@ def _pick(paths: list[Path], budget_bytes: int) -> list[Path]:
     ordered = sorted(paths, key=lambda p: hashlib.sha1(p.name.encode()).hexdigest())
     kept, used = [], 0
     for path in ordered:
-        size = path.stat().st_size
+        size = sent_size(path)
         if used + size > budget_bytes:
             break
         kept.append(path)
@@ -34,8 +37,8 @@ def _pick(paths: list[Path], budget_bytes: int) -> list[Path]:
 
 
 def folder_bytes(folder: Path) -> int:
-    """Bytes of the files under ``folder`` (0 when it does not exist)."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+    """What the files under ``folder`` count towards a device call (``sent_size``; 0 when it does not exist)."""
+    return sum(sent_size(p) for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
 def make_subset(data: Path, out: Path, max_mib: float) -> dict[str, int]:
@@ -44,7 +47,7 @@ def make_subset(data: Path, out: Path, max_mib: float) -> dict[str, int]:
         raise FileExistsError(f"{out} is not empty; remove it or pick another folder")
     counts: dict[str, int] = {}
     test = [r.path for r in collect_images(data / "celeba-hq-256", "test")]
-    test_bytes = sum(p.stat().st_size for p in test)
+    test_bytes = sum(sent_size(p) for p in test)
     budget = int(max_mib * 2**20) - test_bytes
     if budget <= 0:
         raise ValueError(f"--max-mib {max_mib} leaves no room beside the {test_bytes / 2**20:.1f} MiB test split")

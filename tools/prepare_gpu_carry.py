@@ -31,11 +31,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_data_subset import folder_bytes, make_subset  # noqa: E402  (tools/ is not a package)
+from device_limits import LIMIT_MIB, sent_size  # noqa: E402  (tools/ is not a package)
+from make_data_subset import folder_bytes, make_subset  # noqa: E402
 from slim_tree import is_slim, slimmed_bytes  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-LIMIT_MIB = 64.0
 SUBSET = Path("data/gpu-subset")
 WHEELS = Path(".whl")
 EXTRAS = Path(".device-extras")
@@ -58,8 +58,8 @@ def tree_files(repo: Path = REPO) -> set[str]:
 
 
 def tree_bytes(repo: Path = REPO) -> int:
-    """Bytes of ``tree_files``."""
-    return sum((repo / name).stat().st_size for name in tree_files(repo))
+    """What ``tree_files`` count towards a device call (``sent_size``: whole 4 KiB blocks)."""
+    return sum(sent_size(repo / name) for name in tree_files(repo))
 
 
 def ignored(path: Path, repo: Path = REPO) -> bool:

@@ -22,6 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from device_limits import sent_size  # noqa: E402  (tools/ is not a package)
+
 REPO = Path(__file__).resolve().parent.parent
 #: What the train call does not need: the bundled weights and the docs' grids (git pathspecs).
 SLIM_PATHS = ("facesr_hub/weights", "docs/results/*.png")
@@ -61,7 +64,7 @@ def slimmed_bytes(repo: Path = REPO) -> int:
     names = git(repo, "ls-tree", "-r", "-z", "--name-only", "HEAD").split("\0")  # (ls-tree takes no globs)
     slimmed = [name for name in names if name and any(
         fnmatch.fnmatchcase(name, pattern) or name.startswith(f"{pattern}/") for pattern in SLIM_PATHS)]
-    return sum((repo / name).stat().st_size for name in slimmed if (repo / name).is_file())
+    return sum(sent_size(repo / name) for name in slimmed if (repo / name).is_file())
 
 
 def slim(repo: Path = REPO) -> list[str]:
