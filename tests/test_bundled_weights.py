@@ -16,8 +16,8 @@ from paths import CELEBA_HQ
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "facesr_hub" / "weights"  # package data: the wheel ships them (tests/test_wheel.py)
 HELD_OUT = CELEBA_HQ  # its hash *test* split was never used for training the shipped models
-SHIPPED = ["fast", "fast-psnr", "fast-real", "fast-real-psnr"]
-CLEAN_INPUT_MODELS = ["fast", "fast-psnr"]  # fast-real is for real photos: on clean crops it smooths (README)
+SHIPPED = ["fast", "fast-psnr", "fast-real", "fast-real-psnr", "quality"]
+CLEAN_INPUT_MODELS = ["fast", "fast-psnr", "quality"]  # fast-real is for real photos: on clean crops it smooths (README)
 
 
 def test_default_models_are_bundled() -> None:

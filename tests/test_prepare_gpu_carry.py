@@ -18,11 +18,19 @@ MIN_SPARE_MIB = 8.0
 QUALITY_FP16_MIB = 22.3  # stop 29's GPU-trained `quality`, what a continuation carries
 
 
-def test_the_working_tree_leaves_room_for_a_data_subset():
-    tree = prepare_gpu_carry.tree_bytes() / MiB
-    assert prepare_gpu_carry.LIMIT_MIB - tree >= MIN_SPARE_MIB, (
-        f"the working tree is {tree:.1f} MiB: the GPU call's data subset no longer fits beside it "
-        "(keep large files out of git, or shrink the docs' images)")
+def test_the_slimmed_tree_leaves_room_for_a_data_subset_and_a_continued_run():
+    tree = prepare_gpu_carry.slimmed_tree_bytes() / MiB
+    assert prepare_gpu_carry.LIMIT_MIB - tree - QUALITY_FP16_MIB >= MIN_SPARE_MIB, (
+        f"the slimmed working tree is {tree:.1f} MiB: the GPU call's data subset no longer fits beside it and "
+        "`quality`'s weights (keep large files out of git, or add them to tools/slim_tree.py's SLIM_PATHS)")
+
+
+def test_the_bench_call_carries_the_bundled_model_it_needs_only_when_slimmed():
+    """app_cuda.py runs the bundled `fast`: a slimmed tree does not send it, so the bench call must carry it."""
+    assert (REPO / prepare_gpu_carry.BENCH_WEIGHTS / "model.safetensors").is_file()
+    assert prepare_gpu_carry.BENCH_WEIGHTS.name == "fast"
+    assert prepare_gpu_carry.BENCH_WEIGHTS in prepare_gpu_carry.bench_carry(slimmed=True)
+    assert prepare_gpu_carry.BENCH_WEIGHTS not in prepare_gpu_carry.bench_carry(slimmed=False)
 
 
 def test_carried_folders_are_ignored_so_they_travel_once():
@@ -32,7 +40,7 @@ def test_carried_folders_are_ignored_so_they_travel_once():
 
 
 def test_subset_sized_to_the_spare_room_fits_with_the_tree(tmp_path: Path):
-    tree = prepare_gpu_carry.tree_bytes() / MiB
+    tree = prepare_gpu_carry.slimmed_tree_bytes() / MiB
     spare = prepare_gpu_carry.LIMIT_MIB - tree - 1.5
     subset = prepare_gpu_carry.prepare_subset(SHARED_DATA, spare, repo=tmp_path)
     assert tree + subset <= prepare_gpu_carry.LIMIT_MIB - 1.0
@@ -72,8 +80,8 @@ def test_init_weights_are_copied_for_the_carry_and_bad_ones_refused(tmp_path: Pa
 
 
 def test_init_beside_the_full_tree_is_refused_before_anything_is_copied(capsys, tmp_path: Path):
-    """Weights as big as `quality`'s do not fit beside the unslimmed tree: a clear error naming the fix, and no
-    .gpu-init or subset touched."""
+    """Weights as big as `quality`'s do not fit beside the unslimmed tree (since stop 30 nothing does): a clear error
+    naming the fix, and no .gpu-init or subset touched."""
     if prepare_gpu_carry.LIMIT_MIB - prepare_gpu_carry.tree_bytes() / MiB - QUALITY_FP16_MIB >= 9.5:
         pytest.skip("the tree is slimmed (or small enough) here")
     big = tmp_path / "quality"

@@ -56,6 +56,8 @@ def test_slim_and_restore(small_repo: Path):
     assert tree_files(small_repo) == {".gitignore", "facesr_hub/core.py", "docs/results/table.md"}
     assert all((small_repo / name).is_file() for name in taken)  # on disk all along
     assert slimmed_bytes(small_repo) == 3 * 4096  # what restore adds back, in whole blocks; not local.png
+    # the bench call carries facesr_hub/weights/fast while slimmed: ignored, so it travels once, as carry
+    assert git(small_repo, "check-ignore", "-q", "facesr_hub/weights/fast").returncode == 0
 
     (small_repo / "facesr_hub" / "core.py").write_text("x = 2\n")
     git(small_repo, "add", "facesr_hub/core.py")
@@ -68,6 +70,7 @@ def test_slim_and_restore(small_repo: Path):
     assert tree_files(small_repo) == before
     assert git(small_repo, "status", "--porcelain").stdout == "M  facesr_hub/core.py\n"  # the user's change stays
     assert (small_repo / ".git" / "info" / "exclude").read_text() == "/mine/\n"
+    assert git(small_repo, "check-ignore", "-q", "facesr_hub/weights/fast").returncode != 0
     assert not (small_repo / ".git" / "hooks" / "pre-commit").exists()
     assert git(small_repo, "commit", "-q", "-m", "now it may").returncode == 0
     assert git(small_repo, "ls-files", "facesr_hub/weights").stdout  # the commit kept the weights

