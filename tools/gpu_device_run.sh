@@ -3,8 +3,9 @@
 # carries and prints the exact calls. Two calls, the second while the machine is still warm:
 #   tools/gpu_device_run.sh train   carry data/gpu-subset: tools/train_gpu.sh on the subset, then the weights and a
 #                                   report packed into $OUT (at most 8 files, 16 MiB each, 64 MiB in all)
-#   tools/gpu_device_run.sh bench   carry .whl and .device-extras: the CUDA benchmarks (speed.py, app_cuda.py,
-#                                   train_speed.py), one $OUT/NAME.md each, each under its own time limit
+#   tools/gpu_device_run.sh bench   carry .whl, .device-extras and, the tree slimmed as it must be since stop 30
+#                                   (tools/slim_tree.py), the bundled fast: the CUDA benchmarks (speed.py,
+#                                   app_cuda.py, train_speed.py), one $OUT/NAME.md each, each under its own time limit
 # Back here: tools/finish_gpu_run.sh FILES_AT scores the weights fully on the CPU.
 #
 # The device image has PyTorch, accelerate, huggingface_hub and torchmetrics but not diffusers, lpips, gradio, dlib or

