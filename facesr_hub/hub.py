@@ -8,6 +8,7 @@ LR/HR protocol, the training recipe and the validation metrics. Its YAML metadat
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,3 +211,15 @@ def push_generator_folder(folder: str | Path, repo_id: str, *, token: str | None
     commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",
                                commit_message=commit_message)
     return str(commit.commit_url)
+
+
+def card_with_section(card: str, heading: str, section: str) -> str:
+    """The card with its ``heading`` section (up to the next ``## `` heading) replaced by ``section``, in place, or
+    ``section`` appended when the card has none, so re-writing one section keeps the others."""
+    parts = re.split(r"(?m)^(?=## )", card.rstrip() + "\n")
+    index = next((i for i, part in enumerate(parts) if part.split("\n", 1)[0].rstrip() == heading), None)
+    if index is None:
+        parts.append(section)
+    else:
+        parts[index] = section
+    return "\n\n".join(part.strip("\n") for part in parts) + "\n"

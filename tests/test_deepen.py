@@ -1,19 +1,13 @@
-"""tools/deepen_fast.py: a deeper `fast` generator that computes exactly what the trained one did, and still trains."""
+"""facesr_hub.training.deepen (a recipe's deepen stage): a deeper `fast` generator that computes exactly what the trained one did, and still trains."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
-from paths import REPO
 
 from facesr_hub import load_generator
 from facesr_hub.generators.fast import FastGenerator
-
-spec = importlib.util.spec_from_file_location("deepen_fast", REPO / "tools" / "deepen_fast.py")
-deepen_fast = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(deepen_fast)
+from facesr_hub.training.deepen import deepen, deepen_checked
 
 
 def _trained_like(num_convs: int, activation: str = "prelu") -> FastGenerator:
@@ -29,7 +23,7 @@ def _trained_like(num_convs: int, activation: str = "prelu") -> FastGenerator:
 @pytest.mark.parametrize("old, new", [(2, 4), (3, 7), (8, 16)])
 def test_deepened_model_computes_the_same_output(old, new):
     model = _trained_like(old)
-    deeper = deepen_fast.deepen(model, new).eval()
+    deeper = deepen(model, new).eval()
     assert deeper.config["num_convs"] == new
     assert sum(isinstance(m, torch.nn.Conv2d) for m in deeper.body) == new + 2
     x = torch.rand(2, 3, 16, 16)
@@ -41,7 +35,7 @@ def test_deepened_model_computes_the_same_output(old, new):
 
 def test_old_layers_keep_their_weights_in_order_and_new_ones_are_identities():
     model = _trained_like(2)
-    deeper = deepen_fast.deepen(model, 4)
+    deeper = deepen(model, 4)
     convs_old = [m for m in model.body if isinstance(m, torch.nn.Conv2d)]
     convs_new = [m for m in deeper.body if isinstance(m, torch.nn.Conv2d)]
     # head, body 0 -> slot 0, body 1 -> slot 2, tail
@@ -54,7 +48,7 @@ def test_old_layers_keep_their_weights_in_order_and_new_ones_are_identities():
 
 
 def test_added_layers_receive_gradients():
-    deeper = deepen_fast.deepen(_trained_like(2), 4).train()
+    deeper = deepen(_trained_like(2), 4).train()
     loss = deeper(torch.rand(2, 3, 16, 16)).square().mean()
     loss.backward()
     identity = [m for m in deeper.body if isinstance(m, torch.nn.Conv2d)][2]
@@ -68,14 +62,14 @@ def test_added_layers_receive_gradients():
 ])
 def test_refuses_what_it_cannot_deepen_exactly(model, num_convs, message):
     with pytest.raises(ValueError, match=message):
-        deepen_fast.deepen(model, num_convs)
+        deepen(model, num_convs)
 
 
-def test_cli_saves_a_folder_that_loads_strictly_and_matches(tmp_path):
+def test_checked_deepening_saves_a_folder_that_loads_strictly_and_matches(tmp_path):
     source = tmp_path / "source"
     _trained_like(2).save_pretrained(source)
     out = tmp_path / "deeper"
-    assert deepen_fast.main([str(source), "--num-convs", "5", "--out", str(out)]) == 0
+    deepen_checked(load_generator(source, device="cpu"), 5).save_pretrained(out)
     deeper = load_generator(out, device="cpu").eval()
     assert deeper.config["num_convs"] == 5
     x = torch.rand(1, 3, 16, 16)
