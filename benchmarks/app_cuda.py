@@ -46,7 +46,7 @@ def make_inputs(folder: Path) -> dict[str, list[Path]]:
     faces = sorted(EXAMPLES.glob("*.png"))
     if CELEBA.is_dir():
         sources = [Image.open(p).convert("RGB") for p in sorted(CELEBA.glob("*.jpg"))[:4]]
-    else:  # no shared data: enlarged examples still hold detectable faces
+    else:  # no CelebA photos on this machine: enlarged examples still hold detectable faces
         sources = [Image.open(p).convert("RGB").resize((256, 256), Image.BICUBIC) for p in faces[:4]]
     width, height = sources[0].size
     group = Image.new("RGB", (2 * width, 2 * height))

@@ -46,8 +46,23 @@ for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HUGGINGFACE_CO_STAGING"
     os.environ.pop(_name, None)
 
 
+#: The long end-to-end tests (wheel build, every recipe end to end, real training processes, the remote-GPU job's smoke
+#: run) are marked ``slow`` and run only with ``RUN_SLOW=1`` (as diffusers does): ``uv run pytest`` stays the everyday
+#: suite of a few minutes, ``RUN_SLOW=1 uv run pytest`` (and ``.ci/run``) runs everything.
+RUN_SLOW = os.environ.get("RUN_SLOW", "").lower() in {"1", "true", "yes"}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     HUB.start()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if RUN_SLOW:
+        return
+    skip = pytest.mark.skip(reason="slow: runs with RUN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -13,7 +13,7 @@ from PIL import Image
 
 # Where dlib's 5 landmarks sit in a 256x256 training crop (CelebA aligned 178x218 -> centre crop 178x178 ->
 # bicubic resize 256), in dlib's landmark order, continuous pixel coordinates.
-# Measured, not guessed: 1000 images taken evenly over /work/shared/data/celeba/img_align_celeba (every 6th file),
+# Measured, not guessed: 1000 images taken evenly over CelebA's img_align_celeba folder (every 6th file),
 # each cropped and resized exactly as above, run through FaceDetector's HOG detector (upsample 0, then 1 when it
 # missed) + shape_predictor_5_face_landmarks; 985 gave a face, and this is the per-point mean (std 2-3 px on the
 # eyes, 5-6 px on the nose). tests/test_faces.py re-measures it on a sample and checks it still agrees.
