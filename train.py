@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from facesr_hub.extras import require
+
+require("train", "accelerate")  # before accelerate: without the [train] extra, say so
 from accelerate import PartialState
 
 from facesr_hub.training import NonFiniteLossError, config_from_args, load_train_data, train

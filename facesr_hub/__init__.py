@@ -3,6 +3,10 @@
 >>> from facesr_hub import load_generator, upscale
 >>> model = load_generator("fast")              # bundled weights, a folder, or a Hub repo id
 >>> big = upscale(model, "face_64x64.png")      # PIL / numpy / tensor in, the same kind out
+
+``pip install facesr-hub`` brings what this needs and no more; the app, training/evaluation and ONNX export come
+with the ``[app]``, ``[train]`` and ``[onnx]`` extras (``facesr_hub.extras``), and importing this package loads none
+of them.
 """
 
 from .devices import default_device, resolve_device

@@ -1,4 +1,4 @@
-"""The ``facesr`` command: ``facesr upscale INPUT... -o OUTDIR``.
+"""The ``facesr`` command: ``facesr upscale INPUT... -o OUTDIR`` and ``facesr export MODEL... --format onnx -o DIR``.
 
 Sub-commands live in ``COMMANDS`` (name -> function that adds its parser); each parser sets ``run`` to a function
 that takes the parsed arguments and returns the exit code, so ``facesr evaluate`` and the like plug in beside it.
@@ -18,7 +18,8 @@ from .devices import resolve_device, resolve_dtype
 from .generators import CheckpointError
 from .images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageReadError, ImageTooLargeError, load_image
 from .inference import upscale
-from .loading import load_generator
+from .loading import BACKENDS, load_generator
+from .space import add_space_parser
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR = 0, 1, 2
 
@@ -81,13 +82,18 @@ def run_upscale(args: argparse.Namespace) -> int:
         _error("no image files found in " + " ".join(args.inputs))
         return EXIT_SOME_FAILED
     try:
-        device = resolve_device(args.device)
+        # onnxruntime runs on the CPU: "auto" means the CPU there, not CUDA.
+        device = resolve_device("cpu" if args.backend == "onnxruntime" and args.device == "auto" else args.device)
     except ValueError as error:  # e.g. cuda asked for on a machine without a GPU
         _error(str(error))
         return EXIT_MODEL_ERROR
     try:
-        model = load_generator(args.model, revision=args.revision, device=device, dtype=resolve_dtype(args.dtype))
-    except CheckpointError as error:
+        model = load_generator(args.model, revision=args.revision, device=device, dtype=resolve_dtype(args.dtype),
+                               backend=args.backend)
+    except ImportError as error:  # --backend onnxruntime without the [onnx] extra
+        _error(f"cannot load model {args.model!r} with onnxruntime: {error} (pip install 'facesr-hub[onnx]')")
+        return EXIT_MODEL_ERROR
+    except ValueError as error:  # CheckpointError, an export that fails, or cuda / float16 with onnxruntime
         _error(f"cannot load model {args.model!r}: {error}")
         return EXIT_MODEL_ERROR
     failed = len(missing)
@@ -129,6 +135,9 @@ def add_upscale_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
                         help="cast the model (default: keep float32)")
+    parser.add_argument("--backend", default="torch", choices=BACKENDS,
+                        help="torch, or onnxruntime (CPU, float32; the model's onnx/model.onnx, exported once if it "
+                             "has none; needs the [onnx] extra) (default: %(default)s)")
     parser.add_argument("--tile", type=_int_at_least(0), default=256,
                         help="LR pixels per tile side; 0 = whole image (default: %(default)s)")
     parser.add_argument("--tile-overlap", type=_int_at_least(0), default=None,
@@ -140,8 +149,49 @@ def add_upscale_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_upscale)
 
 
+def run_export(args: argparse.Namespace) -> int:
+    """``facesr export``: returns 0 when every model was exported and checked, 1 when any failed, 2 when the
+    ``[onnx]`` extra is missing."""
+    from .onnx_export import OnnxExportError, export_model, onnx_available
+
+    if not onnx_available():
+        _error("facesr export needs onnx and onnxruntime: pip install 'facesr-hub[onnx]'")
+        return EXIT_MODEL_ERROR
+    failed = 0
+    for name in args.models:
+        try:
+            report = export_model(name, args.output, revision=args.revision, opset=args.opset)
+        except (CheckpointError, OnnxExportError) as error:
+            _error(f"{name}: {error}")
+            failed += 1
+            continue
+        parity = ", ".join(f"{h}x{w} {db:.0f} dB" for (h, w), db in report.parity_db.items())
+        print(f"{name}: wrote {report.path} ({report.size_bytes / 1e6:.1f} MB, opset {args.opset}); onnxruntime vs "
+              f"PyTorch on {report.check_image}: {parity}", flush=True)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def add_export_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``facesr export``."""
+    parser = subparsers.add_parser(
+        "export", help="export models to ONNX", description="Export each MODEL to DIR/<name>/onnx/model.onnx with "
+        "its config.json beside it (the layout of the bundled folders and Hub repos): float32, a dynamic batch, "
+        "height and width. Each file is checked with onnx.checker and against PyTorch with onnxruntime on a real "
+        "face (64x64 and 48x80) before it is written. Exit 0: all written; 1: some model failed (an 'error:' line "
+        "each says why, e.g. the operator); 2: onnx/onnxruntime are not installed.")
+    parser.add_argument("models", nargs="+", metavar="MODEL", help="bundled names, folders from save_pretrained, or "
+                        "Hub repo ids")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder that receives <name>/onnx/")
+    parser.add_argument("--format", default="onnx", choices=["onnx"], help="export format (default: %(default)s)")
+    parser.add_argument("--opset", type=_int_at_least(18), default=18, help="ONNX opset (default: %(default)s)")
+    parser.add_argument("--revision", default=None, help="Hub branch, tag or commit of each Hub MODEL")
+    parser.set_defaults(run=run_export)
+
+
 #: Sub-command name -> function that registers its parser. Add ``"evaluate": add_evaluate_parser`` etc. here.
-COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"upscale": add_upscale_parser}
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"upscale": add_upscale_parser,
+                                                                     "export": add_export_parser,
+                                                                     "space": add_space_parser}
 
 
 def build_parser() -> argparse.ArgumentParser:

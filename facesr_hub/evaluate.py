@@ -15,6 +15,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .extras import require
+
+require("train", "torchvision", "torchmetrics")
+
 from .baselines import BASELINES, LDM_REPO
 from .data import DEGRADATIONS, SPLITS
 from .evaluation import TrainingOverlapError, comparison_grid, evaluate, format_table, write_json

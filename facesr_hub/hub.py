@@ -18,6 +18,7 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 from .fileio import replace_dir
 from .generators import Generator
+from .onnx_export import ONNX_SUBFOLDER, export_into_folder, onnx_available, onnx_is_current
 from .profiling import count_gmacs, count_parameters
 
 NON_COMMERCIAL = "non-commercial research use only"
@@ -184,32 +185,47 @@ Training patches are cut from each image at its native resolution when the recip
     return ModelCard(text)
 
 
-def save_generator_folder(model: Generator, folder: str | Path, card: ModelCard) -> Path:
-    """Write ``model`` as a Hub folder (config.json, model.safetensors, README.md) atomically.
+def save_generator_folder(model: Generator, folder: str | Path, card: ModelCard, *, onnx: bool = True) -> Path:
+    """Write ``model`` as a Hub folder (config.json, model.safetensors, README.md, onnx/model.onnx) atomically.
 
     The files go to a temporary sibling folder that is renamed into place when complete, so a crash never leaves a
-    folder holding a config without weights.
+    folder holding a config without weights. ``onnx=True`` adds the checked ONNX export
+    (:func:`facesr_hub.onnx_export.export_into_folder`); without the ``[onnx]`` extra, or when the export fails, the
+    folder is written without it and a warning or error is logged: a training run never fails for its ONNX copy.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     model.save_pretrained(tmp)
     card.save(tmp / "README.md")  # replaces the mixin's generic card
+    if onnx:
+        export_into_folder(tmp, model)
     replace_dir(tmp, folder)
     return folder
 
 
 def push_generator_folder(folder: str | Path, repo_id: str, *, token: str | None = None, private: bool = False,
-                          commit_message: str = "Upload FaceSR-Hub generator") -> str:
-    """Create ``repo_id`` if needed and upload a folder written by ``save_generator_folder``; returns the commit URL."""
+                          commit_message: str = "Upload FaceSR-Hub generator", onnx: bool = True) -> str:
+    """Create ``repo_id`` if needed and upload a folder written by ``save_generator_folder``; returns the commit URL.
+
+    With ``onnx=True`` a folder without an up-to-date ``onnx/model.onnx`` (saved before ONNX exports, or its weights
+    replaced since) gets one first, as ``save_generator_folder`` writes it, so the repo's ONNX file always matches
+    its weights; ``onnx=False`` pushes none (and removes one an earlier push left in the repo).
+    """
     folder = Path(folder)
     for name in ("config.json", "model.safetensors", "README.md"):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder} has no {name}; write it with save_generator_folder first")
+    if onnx and not (onnx_available() and onnx_is_current(folder)):
+        export_into_folder(folder)  # the folder's own model; logs why not when it cannot
+    # An ONNX file that is not the export of these weights (a failed export, no [onnx] extra to check it) is neither
+    # uploaded nor left in the repo from an earlier push: the onnxruntime backend would run it instead of them.
+    onnx_ok = onnx and onnx_available() and onnx_is_current(folder)
+    skip = None if onnx_ok else [f"{ONNX_SUBFOLDER}/*"]
     api = HfApi(token=token)
     api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
     commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",
-                               commit_message=commit_message)
+                               commit_message=commit_message, ignore_patterns=skip, delete_patterns=skip)
     return str(commit.commit_url)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from huggingface_hub import constants, hf_hub_download
@@ -15,6 +16,12 @@ from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEnt
 from .devices import resolve_device, resolve_dtype
 from .generators import ARCHITECTURE_KEY, CONFIG_NAME, GENERATORS, CheckpointError, Generator
 
+if TYPE_CHECKING:
+    from .onnx_runtime import OnnxGenerator
+
+#: What ``load_generator(..., backend=...)`` can return: a PyTorch generator, or an ``OnnxGenerator`` run by
+#: onnxruntime on CPU (needs the ``[onnx]`` extra).
+BACKENDS = ("torch", "onnxruntime")
 #: Overrides where bundled weights are looked up (default: ``facesr_hub/weights/``, inside the package).
 WEIGHTS_DIR_ENV = "FACESR_WEIGHTS_DIR"
 #: The bundled models ship as package data, so an installed wheel finds them offline, wherever it is installed;
@@ -99,22 +106,32 @@ def load_generator(
     revision: str | None = None,
     device: torch.device | str | None = None,
     dtype: torch.dtype | str | None = None,
-) -> Generator:
+    backend: str = "torch",
+) -> Generator | OnnxGenerator:
     """Load a trained generator, whatever its architecture, ready for inference.
 
     Args:
         name_or_path_or_repo_id: a bundled model name (``"fast"``, ``"fast-psnr"``, ... from
             ``facesr_hub/weights/``), a folder written by ``save_pretrained``, or a Hub repo id (``"user/model"``).
         revision: Hub branch, tag or commit sha; pin it for reproducible results.
-        device: where to put the model; default CUDA when available, else CPU.
-        dtype: cast the weights (e.g. ``torch.float16`` on CUDA); default keeps float32.
+        device: where to put the model; default CUDA when available, else CPU (``"onnxruntime"``: CPU only).
+        dtype: cast the weights (e.g. ``torch.float16`` on CUDA); default keeps float32 (``"onnxruntime"``: float32
+            only).
+        backend: ``"torch"``, or ``"onnxruntime"``: an :class:`~facesr_hub.onnx_runtime.OnnxGenerator` running the
+            folder's or repo's ``onnx/model.onnx`` (exported once into a cache when there is none), which
+            :func:`facesr_hub.upscale` takes like a PyTorch generator. Needs ``pip install 'facesr-hub[onnx]'``.
 
     Returns:
         The generator in eval mode. ``config.json`` names its class; weights load with ``strict=True``.
 
     Raises:
         CheckpointError: unknown name, missing/unknown config keys, another architecture, corrupt weights.
+        ValueError: an unknown backend, or a device or dtype that the onnxruntime backend does not run.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "onnxruntime":
+        _check_onnxruntime_placement(device, dtype)
     source = _resolve_source(name_or_path_or_repo_id)
     config, where = _read_config(source, revision)
     architecture = config.get(ARCHITECTURE_KEY)
@@ -122,8 +139,22 @@ def load_generator(
         raise CheckpointError(
             f"{where}: architecture={architecture!r} is not one of {sorted(GENERATORS)}"
         )
+    if backend == "onnxruntime":
+        from .onnx_runtime import load_onnx_generator  # onnxruntime is an optional extra: imported when asked for
+
+        GENERATORS[architecture].check_config(config, where)  # the same CheckpointErrors as the torch backend
+        return load_onnx_generator(source, config, revision=revision).eval()
     model = GENERATORS[architecture].from_pretrained(source, revision=revision, strict=True)
     model = model.to(device=resolve_device(device))
     if (torch_dtype := resolve_dtype(dtype)) is not None:
         model = model.to(dtype=torch_dtype)
     return model.eval()
+
+
+def _check_onnxruntime_placement(device: torch.device | str | None, dtype: torch.dtype | str | None) -> None:
+    """The onnxruntime backend runs float32 on CPU: refuse anything else rather than silently run elsewhere."""
+    if device not in (None, "auto") and torch.device(device).type != "cpu":
+        raise ValueError(f"backend 'onnxruntime' runs on the CPU only, got device={str(device)!r}; use the torch "
+                         "backend on a GPU")
+    if (torch_dtype := resolve_dtype(dtype)) not in (None, torch.float32):
+        raise ValueError(f"backend 'onnxruntime' runs float32 only, got dtype={torch_dtype}")

@@ -18,6 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+from .extras import require
+
+require("train", "torchmetrics", "torchvision")
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from .backbones import load_alexnet_features, load_vgg16_features
@@ -95,6 +99,7 @@ class LPIPS(torch.nn.Module):
         super().__init__()
         if net not in LPIPS_NETS:
             raise ValueError(f"net must be one of {LPIPS_NETS}, got {net!r}")
+        require("train", "lpips", feature="LPIPS")
         import lpips  # heavy import, only when LPIPS is actually used
 
         with warnings.catch_warnings(), torch.device("meta"):

@@ -24,7 +24,7 @@ class SleepingStep:
 
 
 def test_a_slow_first_call_is_not_the_answer():
-    """The GPU run of stop 28: a 19.6 s compiling first step planned 15 steps for 5.6 minutes."""
+    """A GPU run's 19.6 s compiling first step, taken as the step time, once planned 15 steps for 5.6 minutes."""
     step = SleepingStep(first_s=0.6, then_s=0.01)
     measured = seconds_per_step(step, CPU, min_seconds=0.5)
     assert measured < 0.1

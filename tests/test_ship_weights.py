@@ -99,8 +99,8 @@ def test_add_eval_updates_the_scored_models_cards_and_warns_about_the_others_unl
 @pytest.mark.parametrize("metrics", [None, {"psnr": 30.0}])
 def test_renamed_card_names_the_bundled_model_everywhere(metrics):
     """A run that never validated (the GPU runs) names itself in the card's top-level ``model_name``, one that did in
-    its model-index; either way the bundled card must carry the bundled name only (stop 28's cards kept
-    ``model_name: residual-attention-psnr``)."""
+    its model-index; either way the bundled card must carry the bundled name only (cards renamed by the model-index
+    alone once kept ``model_name: residual-attention-psnr``)."""
     from facesr_hub import UpsampleGenerator
     from facesr_hub.hub import CardInfo, render_model_card
 

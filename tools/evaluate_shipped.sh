@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Evaluate every bundled model beside the baselines on held-out faces; writes docs/results/. Usage:
-#   tools/evaluate_shipped.sh [DATA_DIR]
+#   tools/evaluate_shipped.sh [DATA_DIR]   (default $FACESR_DATA, else data/: the folder holding celeba/, utkface/, ...)
 # 1. celeba-hq-256, its hash *test* split (never trained on), clean bicubic inputs, with speed columns (run it on a
 #    quiet machine);
 # 2. the CelebA official *test* partition (100 images by name hash), quality columns only;
@@ -10,7 +10,7 @@
 # 4. the CelebA test partition with realistic inputs, quality columns only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${1:-../shared/data}
+data=${1:-${FACESR_DATA:-data}}
 out=docs/results
 mkdir -p "$out"
 models=()

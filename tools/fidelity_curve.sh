@@ -3,10 +3,11 @@
 # and 1 (its PSNR stage) on the 19 CelebA-HQ test faces, bicubic in the same run. `fast` on clean inputs, `fast-real`
 # on realistic ones (degradation seed 0, the same LR images as the README's realistic table). Quality columns only.
 # Usage: [NAMES="fast fast-real"] tools/fidelity_curve.sh [DATA_DIR] [POINTS_DIR]
+#   DATA_DIR: default $FACESR_DATA, else data/ (the folder holding celeba-hq-256/, ...)
 #   NAMES=fast: only the curve of a model that changed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${1:-../shared/data}
+data=${1:-${FACESR_DATA:-data}}
 points=${2:-runs/fidelity}
 out=docs/results
 fidelities=(0.25 0.50 0.75)

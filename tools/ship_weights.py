@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
@@ -173,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bundle")
     b.add_argument("--runs", type=Path, required=True)
     b.add_argument("--names", nargs="+", default=None, help="default: every run folder, plus fast-psnr")
-    b.add_argument("--probe-data", type=Path, default=Path("../shared/data/celeba-hq-256"),
-                   help="held-out faces for the float16 check")
+    b.add_argument("--probe-data", type=Path, default=Path(os.environ.get("FACESR_DATA", "data")) / "celeba-hq-256",
+                   help="held-out faces for the float16 check (default: celeba-hq-256 in $FACESR_DATA, else data/)")
     b.add_argument("--history", action="append", default=[], metavar="NAME=TEXT",
                    help="a 'Training history' paragraph for NAME's card (e.g. the runs before its --init-from)")
     b.add_argument("--interpolate", action="append", default=[], metavar="NAME=F",

@@ -7,6 +7,11 @@ locally and on a Space."""
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ..extras import require
+
+# Every module here reaches facesr_hub.data (torchvision). ``ui``/``server`` also need Gradio and guard it themselves.
+require("app", "torchvision")
+
 # Where each public name lives. Imported on first use (PEP 562), not here: ``ui``/``server`` need Gradio, and the
 # service layer (``models``, ``service``, ``photo``) must import without it, e.g. for benchmarks/app_cuda.py on the
 # GPU image, which has no Gradio.

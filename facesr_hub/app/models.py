@@ -30,6 +30,7 @@ from ..devices import resolve_device
 from ..faces import DetectedFace, FaceDetector
 from ..generators import ARCHITECTURE_KEY, CONFIG_NAME, GENERATORS, CheckpointError, Generator
 from ..loading import bundled_model_names, bundled_weights_dir, load_generator
+from .backends import resolve_backend
 from .blending import OutputBlend, interpolate_weights
 
 #: Comma-separated Hub repo ids (``owner/name`` or ``owner/name@revision``) offered besides the bundled weights.
@@ -198,7 +199,7 @@ class LoadedModel:
     """A model ready for inference and what the UI shows about it."""
 
     entry: ModelEntry
-    model: Generator
+    model: nn.Module  # a Generator, or an OnnxGenerator with the onnxruntime backend
     commit: str | None  # the Hub commit actually loaded; None for local folders
     load_seconds: float
 
@@ -217,15 +218,19 @@ class ModelRegistry:
         device: ``None``/``"auto"``: CUDA when available, else CPU.
         half: load in float16 on CUDA (default). CPU always runs float32.
         loader: how a model is loaded; ``facesr_hub.load_generator`` unless a test needs otherwise.
+        backend: ``"torch"`` (default), ``"onnxruntime"`` (CPU only) or ``"auto"`` (what the app's server uses:
+            onnxruntime on the CPU where it measured faster, see :func:`facesr_hub.app.backends.resolve_backend`).
     """
 
     def __init__(self, catalog: ModelCatalog, *, device: torch.device | str | None = None, half: bool = True,
-                 loader: Callable[..., Generator] = load_generator) -> None:
+                 loader: Callable[..., Generator] = load_generator, backend: str = "torch") -> None:
         self.catalog = catalog
         self.device = resolve_device(device)
         self.dtype = torch.float16 if half and self.device.type == "cuda" else torch.float32
+        self.backend = resolve_backend(backend, self.device)
         self._loader = loader
         self._loaded: dict[str, LoadedModel] = {}
+        self._torch_twins: dict[str, Generator] = {}  # torch copies of onnxruntime models, for weight blending
         self._blends: OrderedDict[tuple[str, int], nn.Module] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # protects the dicts above, never held during a load
@@ -239,7 +244,8 @@ class ModelRegistry:
         # ZeroGPU Space forbids (there CUDA exists only inside @spaces.GPU calls).
         if self.device.type == "cuda" and torch.cuda.is_initialized():
             return f"{self.device} ({torch.cuda.get_device_name(self.device)}, {dtype})"
-        return f"{self.device.type.upper()} ({dtype})"
+        runtime = ", onnxruntime" if self.backend == "onnxruntime" else ""
+        return f"{self.device.type.upper()} ({dtype}{runtime})"
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._guard:
@@ -260,7 +266,8 @@ class ModelRegistry:
             start = time.perf_counter()
             commit = resolve_commit(entry.source, entry.revision) if entry.on_hub else None
             # Load the resolved commit, not the branch: config and weights then come from the same snapshot.
-            model = self._loader(entry.source, revision=commit, device=self.device, dtype=self.dtype)
+            model = self._loader(entry.source, revision=commit, device=self.device, dtype=self.dtype,
+                                 backend=self.backend)
             loaded = LoadedModel(entry=entry, model=model, commit=commit, load_seconds=time.perf_counter() - start)
             with self._guard:
                 self._loaded[name] = loaded
@@ -283,6 +290,10 @@ class ModelRegistry:
             return psnr.model, psnr.display_name
         alpha = step / _FIDELITY_STEPS
         how = "weights" if gan.model.config == psnr.model.config else "outputs"
+        gan_model, psnr_model = gan.model, psnr.model
+        if how == "weights" and not isinstance(gan_model, Generator):
+            # Weights are mixed in PyTorch whatever the backend, so each fidelity gives the same image on both.
+            gan_model, psnr_model = self._torch_twin(gan), self._torch_twin(psnr)
         description = f"{gan.display_name} ↔ {psnr.display_name} at fidelity {alpha:.2f} ({how} blended)"
         key = (name, step)
         with self._lock_for(f"blend:{name}"):
@@ -290,13 +301,22 @@ class ModelRegistry:
                 if (model := self._blends.get(key)) is not None:
                     self._blends.move_to_end(key)
                     return model, description
-            model = (interpolate_weights(psnr.model, gan.model, alpha=alpha) if how == "weights"
-                     else OutputBlend(psnr.model, gan.model, alpha=alpha))
+            model = (interpolate_weights(psnr_model, gan_model, alpha=alpha) if how == "weights"
+                     else OutputBlend(psnr_model, gan_model, alpha=alpha))
             with self._guard:
                 self._blends[key] = model
                 while len(self._blends) > _BLEND_CACHE_SIZE:
                     self._blends.popitem(last=False)
         return model, description
+
+    def _torch_twin(self, loaded: LoadedModel) -> Generator:
+        """The PyTorch generator behind an onnxruntime model (the same commit), loaded once."""
+        name = loaded.entry.name
+        with self._lock_for(f"torch:{name}"):
+            if name not in self._torch_twins:
+                self._torch_twins[name] = self._loader(loaded.entry.source, revision=loaded.commit,
+                                                       device=self.device, dtype=self.dtype, backend="torch")
+            return self._torch_twins[name]
 
     def detect_faces(self, photo: Image.Image, *, upsample: int) -> list[DetectedFace]:
         """Faces in an RGB photo, with dlib's detector loaded on first use (offline: its model ships in a wheel)."""
@@ -305,3 +325,4 @@ class ModelRegistry:
             if self._detector is None:
                 self._detector = FaceDetector()
             return self._detector.detect(np.asarray(photo), upsample=upsample)
+

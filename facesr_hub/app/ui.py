@@ -19,6 +19,9 @@ from hashlib import sha1
 from pathlib import Path
 from typing import Any
 
+from ..extras import require
+
+require("app", "gradio")
 import gradio as gr
 
 from .components import ImageFile
@@ -93,7 +96,7 @@ print(info)   # model, device, time, sizes, faces; `png` is the full-size lossle
 
 def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: int = DEFAULT_MAX_PHOTO_PIXELS,
                concurrency_limit: int = 2, output_root: Path | None = None,
-               examples_dir: Path = EXAMPLES_DIR) -> gr.Blocks:
+               examples_dir: Path = EXAMPLES_DIR, browser_page: str | None = None) -> gr.Blocks:
     """The demo, with its queue configured; launch it with ``demo.launch(**STYLE, ...)``.
 
     Args:
@@ -104,6 +107,7 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
         output_root: where per-request previews, PNGs and zips are written (default: a folder in the system temp
             dir).
         examples_dir: 64x64 example faces (``*.png``); none: no examples.
+        browser_page: URL of the in-browser page (:mod:`facesr_hub.app.web`) to link from the header; None: no link.
     """
     if concurrency_limit < 1:
         raise ValueError(f"concurrency_limit must be >= 1, got {concurrency_limit}")
@@ -212,7 +216,8 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
                    delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# FaceSR-Hub\n4× face super-resolution: a 64×64 face becomes 256×256. Drop a face crop, or a "
                     "whole photo of any size (its faces are restored at ×4, ×2 or ×1), then drag the slider to "
-                    "compare.", elem_id="header")
+                    "compare." + (f" Or [restore a face crop in your browser]({browser_page}): the image never leaves "
+                                  "the page." if browser_page else ""), elem_id="header")
         gr.Markdown(status_markdown(registry), elem_id="status")
         first_model = default_model(MODE_ALIGNED, catalog.names)
         partner = catalog.psnr_partner(first_model) if first_model else None

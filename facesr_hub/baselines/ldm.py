@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..devices import resolve_device
+from ..extras import require
 from .errors import BaselineUnavailable
 
 LDM_REPO = "CompVis/ldm-super-resolution-4x-openimages"
@@ -66,6 +67,7 @@ def load_ldm_upscaler(*, device: torch.device | str | None = None, source: str |
     Raises:
         BaselineUnavailable: the weights are neither on disk nor downloadable (e.g. the Hub is unreachable).
     """
+    require("train", "diffusers", feature="the LDM baseline")
     # Imported from its module: diffusers only re-exports it when `transformers` is installed, which it does not use.
     from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion_superresolution import (
         LDMSuperResolutionPipeline)

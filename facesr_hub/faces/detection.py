@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from ..extras import install_command, require
+
 if TYPE_CHECKING:
     import dlib
 
@@ -52,19 +54,16 @@ def default_models_dir() -> Path:
     """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package 'face_recognition_models' is not installed; "
-                                "install it (it ships the dlib 5-point landmark model)")
+        raise FileNotFoundError("package 'face_recognition_models' is not installed (it ships the dlib 5-point "
+                                f"landmark model); the [app] extra installs it: {install_command('app')}")
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
 def _import_dlib() -> ModuleType:
     """dlib, imported only when a detector is built: the rest of the package (training, aligned-face upscaling, the
     evaluation's PSNR/LPIPS) must import on machines without it, such as the GPU training image."""
-    try:
-        import dlib
-    except ImportError as err:
-        raise ImportError("face detection needs dlib: `uv sync` installs it (dlib-bin), or "
-                          "`pip install dlib-bin face-recognition-models`") from err
+    require("app", "dlib", feature="face detection")  # dlib-bin
+    import dlib
     return dlib
 
 

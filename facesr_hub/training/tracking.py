@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from ..extras import require
+
 
 class RunTracker:
     """A tqdm bar (step, stage, losses, img/s, ETA) and a TensorBoard writer under ``<output>/logs``."""
@@ -17,6 +19,7 @@ class RunTracker:
         self.writer = None
         self.bar = None
         if enabled:
+            require("train", "tensorboard", feature="training's TensorBoard logging")
             from torch.utils.tensorboard import SummaryWriter  # imported lazily: tensorboard is slow to import
 
             self.writer = SummaryWriter(log_dir=str(log_dir))

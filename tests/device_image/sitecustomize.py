@@ -1,4 +1,4 @@
-"""Makes a Python process look like the GPU machine's image (tests/test_gpu_device_run.py puts this folder on
+"""Makes a Python process look like the GPU machine's image (tests/test_remote_gpu.py puts this folder on
 PYTHONPATH): the packages that image lacks, named in ``FACESR_HIDDEN_PACKAGES`` (comma-separated), can be neither
 imported nor found, as if not installed. Every finder on ``sys.meta_path`` is wrapped, so ``import x`` raises
 ModuleNotFoundError and ``importlib.util.find_spec("x")`` returns None, in this process and in the processes it starts
