@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 from pathlib import Path
@@ -11,6 +12,8 @@ import torch
 from paths import CELEBA_HQ, REPO
 
 from facesr_hub import bundled_weights_dir, load_generator
+from facesr_hub.hub import card_with_section
+from facesr_hub.training.recipe_card import card_recipe
 
 spec = importlib.util.spec_from_file_location("ship_weights", REPO / "tools" / "ship_weights.py")
 ship_weights = importlib.util.module_from_spec(spec)
@@ -68,13 +71,13 @@ def test_cli_refuses_malformed_interpolation(tmp_path, item, capsys):
 
 def test_a_second_table_gets_its_own_section_and_rerunning_the_first_keeps_it():
     card = "# fast-real\n\nIntro.\n\n## Use\n\nload it\n"
-    clean = ship_weights.with_section(card, "## Held-out evaluation", "## Held-out evaluation\n\nclean v1\n")
-    both = ship_weights.with_section(clean, "## Held-out evaluation, realistic inputs",
+    clean = card_with_section(card, "## Held-out evaluation", "## Held-out evaluation\n\nclean v1\n")
+    both = card_with_section(clean, "## Held-out evaluation, realistic inputs",
                                      "## Held-out evaluation, realistic inputs\n\nrealistic v1\n")
-    again = ship_weights.with_section(both, "## Held-out evaluation", "## Held-out evaluation\n\nclean v2\n")
+    again = card_with_section(both, "## Held-out evaluation", "## Held-out evaluation\n\nclean v2\n")
     assert again == ("# fast-real\n\nIntro.\n\n## Use\n\nload it\n\n## Held-out evaluation\n\nclean v2\n\n"
                      "## Held-out evaluation, realistic inputs\n\nrealistic v1\n")
-    assert ship_weights.with_section(again, "## Use", "## Use\n\nnew\n").count("## ") == 3
+    assert card_with_section(again, "## Use", "## Use\n\nnew\n").count("## ") == 3
 
 
 @pytest.mark.parametrize("evaluated_only", [False, True])
@@ -110,3 +113,22 @@ def test_renamed_card_names_the_bundled_model_everywhere(metrics):
     bundled = ship_weights.renamed(card, "upsample-fixed")
     assert "upsample-fixed-run" not in bundled
     assert "# upsample-fixed\n" in bundled and 'load_generator("upsample-fixed")' in bundled
+
+
+def test_recipe_cards_rewrites_each_card_from_its_recipe_and_refuses_a_model_without_one(tmp_path):
+    out = tmp_path / "weights"
+    shutil.copytree(bundled_weights_dir() / "fast-psnr", out / "fast-psnr")
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    edited = (REPO / "recipes" / "fast-psnr.toml").read_text() + "\n# an edited comment changes the hash\n"
+    (recipes / "fast-psnr.toml").write_text(edited)
+    ship_weights.main(["recipe-cards", "--recipes", str(recipes), "--out", str(out)])
+    card = (out / "fast-psnr" / "README.md").read_text()
+    path, short_hash = card_recipe(card)
+    assert path == "recipes/fast-psnr.toml"
+    assert short_hash == hashlib.sha256(edited.encode()).hexdigest()[:16]
+    assert card.count("## Recipe") == 1 and "## Held-out evaluation" in card  # the other sections stay
+
+    shutil.copytree(bundled_weights_dir() / "fast", out / "fast")
+    with pytest.raises(SystemExit):
+        ship_weights.main(["recipe-cards", "--recipes", str(recipes), "--out", str(out)])

@@ -2,12 +2,15 @@
 
     uv run python tools/ship_weights.py bundle --runs RUNS_DIR [--names fast fast-psnr ...] [--interpolate fast-real=0.3]
     uv run python tools/ship_weights.py add-eval --json EVAL.json --table EVAL.md [--grid GRID.png]
+    uv run python tools/ship_weights.py recipe-cards [--recipes recipes]
 
 ``bundle`` stores weights in float16 when that costs nothing measurable (the check is printed and written into the
 card) and keeps config.json and the training run's model card. ``--interpolate NAME=F`` ships ``(1 - F) x`` the run's
 weights ``+ F x`` the bundled ``NAME-psnr`` (ESRGAN's network interpolation, the app's fidelity slider at F) and says so
 in the card. ``add-eval`` appends the held-out evaluation table
 (from ``python -m facesr_hub.evaluate --json``) to every bundled card, so each card carries measured numbers.
+``recipe-cards`` re-writes every bundled card's "Recipe" section from ``recipes/<name>.toml`` (its path, hash and
+stages), after a recipe file is edited.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -26,7 +28,9 @@ from facesr_hub import bundled_weights_dir, load_generator
 from facesr_hub.app.blending import interpolate_weights
 from facesr_hub.data import collect_images, degrade, prepare_hr
 from facesr_hub.fileio import atomic_save_safetensors
-from facesr_hub.hub import purpose_text
+from facesr_hub.hub import card_with_section, purpose_text
+from facesr_hub.training.recipe import load_recipe
+from facesr_hub.training.recipe_card import HEADING as RECIPE_HEADING, recipe_section
 from facesr_hub.metrics import psnr
 
 #: bundled name -> folder inside a run directory (``X-psnr`` is the PSNR stage of the ``X`` run: the app's fidelity
@@ -151,21 +155,23 @@ def add_eval(json_path: Path, table_path: Path, grid: Path | None, out: Path, he
                 print(f"warning: {folder.name} is not in {json_path}; its card keeps no held-out numbers",
                       file=sys.stderr)
             continue
-        card = with_section((folder / "README.md").read_text(encoding="utf-8"), heading, section)
+        card = card_with_section((folder / "README.md").read_text(encoding="utf-8"), heading, section)
         (folder / "README.md").write_text(card, encoding="utf-8")
         print(f"{folder.name}: card updated")
 
 
-def with_section(card: str, heading: str, section: str) -> str:
-    """The card with its ``heading`` section (up to the next ``## `` heading) replaced by ``section``, in place, or
-    ``section`` appended when the card has none: re-running one table's add-eval keeps the other tables' sections."""
-    parts = re.split(r"(?m)^(?=## )", card.rstrip() + "\n")
-    index = next((i for i, part in enumerate(parts) if part.split("\n", 1)[0].rstrip() == heading), None)
-    if index is None:
-        parts.append(section)
-    else:
-        parts[index] = section
-    return "\n\n".join(part.strip("\n") for part in parts) + "\n"
+def recipe_cards(recipes: Path, out: Path) -> None:
+    """Every bundled card's "Recipe" section from ``recipes/<name>.toml``: the file, its hash and its stages."""
+    for folder in sorted(p for p in out.iterdir() if (p / "README.md").is_file()):
+        path = recipes / f"{folder.name}.toml"
+        if not path.is_file():
+            raise ValueError(f"{folder.name} is bundled but has no recipe {path}")
+        recipe = load_recipe(path)
+        section = recipe_section(recipe) + ("\nWhat each stage was for, how it was chosen and what it scored: "
+                                            "`docs/training-notes.md` in the FaceSR-Hub repository.\n")
+        card = card_with_section((folder / "README.md").read_text(encoding="utf-8"), RECIPE_HEADING, section)
+        (folder / "README.md").write_text(card, encoding="utf-8")
+        print(f"{folder.name}: recipe {path} ({recipe.short_hash})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--names", nargs="+", default=None, help="only these bundled models' cards")
     a.add_argument("--evaluated-only", action="store_true",
                    help="only the cards of the models the table scored, without warning about the others")
-    for p in (b, a):
+    r = sub.add_parser("recipe-cards")
+    r.add_argument("--recipes", type=Path, default=Path("recipes"))
+    for p in (b, a, r):
         p.add_argument("--out", type=Path, default=bundled_weights_dir())
     args = parser.parse_args(argv)
     if args.command == "bundle":
@@ -207,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--interpolate names models that are not bundled now: {unknown}")
         try:
             bundle(args.runs, names, args.out, args.probe_data, history, interpolate)
+        except ValueError as error:
+            parser.error(str(error))
+    elif args.command == "recipe-cards":
+        try:
+            recipe_cards(args.recipes, args.out)
         except ValueError as error:
             parser.error(str(error))
     else:
