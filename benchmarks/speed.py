@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from facesr_hub import GENERATORS, bundled_model_names, count_gmacs, count_parameters, load_generator
+from facesr_hub.onnx_export import onnx_available
+from facesr_hub.onnx_runtime import OnnxGenerator
 
 REFERENCE = "pixelshuffle-v1"  # the seed's model: the "x faster" column is relative to it
 BICUBIC = "bicubic (F.interpolate)"
@@ -56,12 +58,6 @@ def median_seconds(fn: Callable[[], object], *, warmup: int, repeats: int, sync:
         sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-@torch.inference_mode()
-def cpu_ms(model: Callable[[torch.Tensor], torch.Tensor], size: int, warmup: int, repeats: int) -> float:
-    x = torch.rand(1, 3, size, size)
-    return 1e3 * median_seconds(lambda: model(x), warmup=warmup, repeats=repeats, sync=lambda: None)
 
 
 @torch.inference_mode()
@@ -93,16 +89,14 @@ def build_model(name: str) -> nn.Module:
     return load_generator(name, device="cpu")
 
 
-def onnxruntime_model(model: nn.Module, folder: Path, threads: int) -> nn.Module:
-    """``model`` exported to ONNX and run by onnxruntime, as the onnxruntime backend runs it.
+def onnxruntime_file(model: nn.Module, folder: Path) -> Path:
+    """``model`` exported to ONNX as the onnxruntime backend exports it (run by ``OnnxGenerator``).
 
     The export's parity check is skipped (tests/test_onnx.py holds it): only the speed is measured here.
     """
     from facesr_hub.onnx_export import export_onnx
-    from facesr_hub.onnx_runtime import OnnxGenerator
 
-    path = export_onnx(model, folder / f"{id(model)}.onnx", check=False).path
-    return OnnxGenerator(path, config=model.config, threads=threads)
+    return export_onnx(model, folder / f"{id(model)}.onnx", check=False).path
 
 
 def make_phone_photo(folder: Path) -> Path:
@@ -160,87 +154,106 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default=",".join(GENERATORS), help="comma-separated registry names (default: all)")
+    parser.add_argument("--models", default=",".join(GENERATORS),
+                        help="comma-separated registry or bundled names (default: every registry architecture)")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per measurement (median reported)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", default="2",
+                        help="CPU threads (torch and onnxruntime alike); a comma-separated list measures each")
     parser.add_argument("--size", type=int, default=64, help="input side in pixels")
     parser.add_argument("--cuda-batch", type=int, default=64, help="batch size for the CUDA columns")
     parser.add_argument("--no-cuda", action="store_true", help="skip the CUDA columns even when a GPU exists")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile columns")
     parser.add_argument("--cuda-dtypes", default="fp16,bf16", help="comma-separated CUDA dtypes: fp16, bf16")
-    parser.add_argument("--no-onnx", action="store_true", help="skip the onnxruntime column")
+    parser.add_argument("--no-onnx", action="store_true",
+                        help="skip the onnxruntime columns (skipped anyway when onnx/onnxruntime are not installed)")
     parser.add_argument("--photo", action="store_true",
-                        help="also time a 12 MP whole-photo request at x1 per backend (bundled models; needs the [app] "
-                             "extra and the CelebA-HQ faces of benchmarks/app_latency.py)")
+                        help="also time a 12 MP whole-photo request at x1 per backend (bundled models, the largest "
+                             "--threads; needs the [app] extra and the CelebA-HQ faces of benchmarks/app_latency.py)")
     parser.add_argument("--photo-repeats", type=int, default=3, help="timed photo requests per backend")
     args = parser.parse_args(argv)
     args.cuda_dtypes = [dtype.strip() for dtype in args.cuda_dtypes.split(",") if dtype.strip()]
     if not args.cuda_dtypes or set(args.cuda_dtypes) - set(CUDA_DTYPES):
         parser.error(f"--cuda-dtypes takes a comma-separated subset of {sorted(CUDA_DTYPES)}")
+    try:
+        thread_counts = [int(t) for t in args.threads.split(",") if t.strip()]
+    except ValueError:
+        thread_counts = []
+    if not thread_counts or min(thread_counts) < 1:
+        parser.error(f"--threads takes positive integers, comma-separated; got {args.threads!r}")
     names = [name.strip() for name in args.models.split(",") if name.strip()]
     if unknown := sorted(set(names) - set(GENERATORS) - set(bundled_model_names())):
         parser.error(f"unknown models {unknown}; registered: {sorted(GENERATORS)}, bundled: {bundled_model_names()}")
-    torch.set_num_threads(args.threads)
     use_cuda = torch.cuda.is_available() and not args.no_cuda
-    use_onnx = not args.no_onnx
+    use_onnx = not args.no_onnx and onnx_available()
+    if not args.no_onnx and not use_onnx:
+        print("onnx/onnxruntime are not installed: no onnxruntime columns (pip install 'facesr-hub[onnx]')", flush=True)
     work = Path(tempfile.mkdtemp(prefix="facesr-speed-"))
     photo = make_phone_photo(work) if args.photo else None
 
     rows = []
     for name in [BICUBIC, *names]:
-        row = {"model": name}
+        row: dict = {"model": name, "ms": {}}
+        model = bicubic if name == BICUBIC else build_model(name)
         if name == BICUBIC:
-            row.update(params="0", gmacs="–", ms=cpu_ms(bicubic, args.size, args.warmup, args.repeats))
+            row.update(params="0", gmacs="–")
         else:
-            model = build_model(name)
             row["gmacs"] = f"{count_gmacs(model, size=args.size):.2f}"  # counted on a meta-device copy: no arithmetic
             row["params"] = f"{count_parameters(model):,}"
-            x = torch.rand(1, 3, args.size, args.size)
+            onnx_file = onnxruntime_file(model, work) if use_onnx else None
+        x = torch.rand(1, 3, args.size, args.size)
+        for threads in thread_counts:
+            torch.set_num_threads(threads)
             fns = {"torch": lambda: model(x)}
-            if use_onnx:
-                onnx_model = onnxruntime_model(model, work, args.threads)
+            if name != BICUBIC and onnx_file is not None:
+                onnx_model = OnnxGenerator(onnx_file, config=model.config, threads=threads)
                 fns["onnxruntime"] = lambda: onnx_model(x)
             with torch.inference_mode():
-                times = interleaved_ms(fns, warmup=args.warmup, repeats=args.repeats)
-            row["ms"] = times["torch"]
-            if use_onnx:
-                row["ort_ms"] = times["onnxruntime"]
-            if photo is not None and name in bundled_model_names():
-                row["photo_s"] = photo_seconds(name, photo, args.photo_repeats)
+                row["ms"][threads] = interleaved_ms(fns, warmup=args.warmup, repeats=args.repeats)
+        if photo is not None and name in bundled_model_names():
+            torch.set_num_threads(max(thread_counts))
+            row["photo_s"] = photo_seconds(name, photo, args.photo_repeats)
         if use_cuda:
             row.update(cuda_columns(name, args))
         rows.append(row)
-        ort = f", onnxruntime {row['ort_ms']:.1f} ms/img" if "ort_ms" in row else ""
+        cpu = "; ".join(f"{t} thr: " + ", ".join(f"{backend} {ms:.1f}" for backend, ms in times.items())
+                        for t, times in row["ms"].items())
         whole = "".join(f", 12 MP x1 photo {backend} {s:.2f} s" for backend, s in row.get("photo_s", {}).items())
         cuda = "".join(f", {key} {value}" for key, value in row.items() if key.startswith("CUDA"))
-        print(f"measured {name}: {row['ms']:.1f} ms/img on CPU{ort}{whole}{cuda}", flush=True)
+        print(f"measured {name}: ms/img on CPU ({cpu}){whole}{cuda}", flush=True)
 
-    reference_ms = next((row["ms"] for row in rows if row["model"] == REFERENCE), None)
+    first = thread_counts[0]
+    reference_ms = next((row["ms"][first]["torch"] for row in rows if row["model"] == REFERENCE), None)
     table = []
     for row in rows:
-        ms, ort_ms, photo_s = row.pop("ms"), row.pop("ort_ms", None), row.pop("photo_s", None)
-        line = {"model": row.pop("model"), "params": row.pop("params"), f"GMACs / {args.size}²": row.pop("gmacs"),
-                f"CPU ms/img ({args.threads} thr)": f"{ms:,.1f}"}
-        if use_onnx:
-            line["onnxruntime ms/img"] = "–" if ort_ms is None else f"{ort_ms:,.1f}"
-            line["torch / onnxruntime"] = "–" if ort_ms is None else f"{ms / ort_ms:.2f}"
+        times, photo_s = row.pop("ms"), row.pop("photo_s", None)
+        line = {"model": row.pop("model"), "params": row.pop("params"), f"GMACs / {args.size}²": row.pop("gmacs")}
+        for threads, measured in times.items():
+            line[f"CPU ms/img ({threads} thr)"] = f"{measured['torch']:,.1f}"
+            if use_onnx:
+                ort_ms = measured.get("onnxruntime")
+                line[f"onnxruntime ms/img ({threads} thr)"] = "–" if ort_ms is None else f"{ort_ms:,.1f}"
+                line[f"torch / onnxruntime ({threads} thr)"] = "–" if ort_ms is None else \
+                    f"{measured['torch'] / ort_ms:.2f}"
         if photo is not None:
-            line["12 MP x1 photo s (torch)"] = "–" if photo_s is None else f"{photo_s['torch']:.2f}"
-            line["(onnxruntime)"] = "–" if photo_s is None else f"{photo_s['onnxruntime']:.2f}"
-            line["photo torch / ort"] = "–" if photo_s is None else f"{photo_s['torch'] / photo_s['onnxruntime']:.2f}"
-        line["x faster than v1"] = f"{reference_ms / ms:,.1f}" if reference_ms else "–"
+            line["12 MP x1 photo s: torch"] = "–" if photo_s is None else f"{photo_s['torch']:.2f}"
+            line["onnxruntime"] = "–" if photo_s is None else f"{photo_s['onnxruntime']:.2f}"
+            line["torch / onnxruntime"] = "–" if photo_s is None else \
+                f"{photo_s['torch'] / photo_s['onnxruntime']:.2f}"
+        line["x faster than v1"] = f"{reference_ms / times[first]['torch']:,.1f}" if reference_ms else "–"
         table.append({**line, **row})
     device = torch.cuda.get_device_name() if use_cuda else "no CUDA"
     onnx_note = ""
     if use_onnx:
         import onnxruntime
 
-        onnx_note = f", onnxruntime {onnxruntime.__version__} ({args.threads} intra-op threads)"
-    print(f"\ntorch {torch.__version__}{onnx_note}; CPU {cpu_name()}, threads {args.threads} (load average "
+        onnx_note = f", onnxruntime {onnxruntime.__version__}"
+    threads_text = ", ".join(map(str, thread_counts))
+    print(f"\ntorch {torch.__version__}{onnx_note}; CPU {cpu_name()}, threads {threads_text} (load average "
           f"{os.getloadavg()[0]:.1f}), {device}; input {args.size}x{args.size}, median of {args.repeats} after "
-          f"{args.warmup} warm-up runs, backends in alternation" + (f"; CUDA batch {args.cuda_batch}" if use_cuda else "")
-          + (f"; photo: median of {args.photo_repeats} requests" if photo is not None else "") + "\n")
+          f"{args.warmup} warm-up runs, backends in alternation"
+          + (f"; CUDA batch {args.cuda_batch}" if use_cuda else "")
+          + (f"; photo: {max(thread_counts)} threads, median of {args.photo_repeats} requests" if photo else "") + "\n")
     print(markdown_table(table))
 
 

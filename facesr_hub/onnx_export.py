@@ -18,9 +18,9 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ from torch import nn
 from .generators import CONFIG_NAME
 from .images import load_image, pil_to_tensor
 from .loading import load_generator
+
+if TYPE_CHECKING:
+    import onnx
 
 logger = logging.getLogger(__name__)
 

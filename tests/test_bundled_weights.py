@@ -18,6 +18,7 @@ WEIGHTS = REPO / "facesr_hub" / "weights"  # package data: the wheel ships them 
 HELD_OUT = CELEBA_HQ  # its hash *test* split was never used for training the shipped models
 SHIPPED = ["fast", "fast-psnr", "fast-real", "fast-real-psnr", "quality"]
 CLEAN_INPUT_MODELS = ["fast", "fast-psnr", "quality"]  # fast-real is for real photos: on clean crops it smooths (README)
+WITH_ONNX = ["fast", "fast-real"]  # also ship onnx/model.onnx, written by `facesr export NAME -o facesr_hub/weights`
 
 
 def test_default_models_are_bundled() -> None:
@@ -28,6 +29,16 @@ def test_default_models_are_bundled() -> None:
 def test_bundled_weights_stay_small() -> None:
     total = sum(f.stat().st_size for f in WEIGHTS.rglob("*") if f.is_file())
     assert total < 60e6, f"facesr_hub/weights/ holds {total / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("name", WITH_ONNX)
+def test_bundled_onnx_file_is_the_export_of_the_bundled_weights(name: str) -> None:
+    """A model retrained without re-exporting fails here (the onnxruntime backend would skip the stale file)."""
+    pytest.importorskip("onnxruntime")
+    from facesr_hub.onnx_export import ONNX_PATH, onnx_is_current
+
+    assert (WEIGHTS / name / ONNX_PATH).is_file()
+    assert onnx_is_current(WEIGHTS / name), f"stale {ONNX_PATH}: run `facesr export {name} -o facesr_hub/weights`"
 
 
 @pytest.mark.parametrize("name", sorted(bundled_model_names()))

@@ -9,9 +9,9 @@ on 2 busy cores) and the seed's fixed-width PixelShuffle layouts run with ``RUN_
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,11 +148,13 @@ def test_bundled_model_on_onnxruntime_matches_pytorch_on_real_faces(name, faces)
 
 
 @pytest.mark.parametrize("name", SHIPPED_ONNX)
-def test_shipped_onnx_files_are_the_export_of_the_shipped_weights(name):
-    folder = bundled_weights_dir() / name
-    assert onnx_is_current(folder), f"{folder / ONNX_PATH} is stale: run `facesr export {name} -o facesr_hub/weights`"
-    card = (folder / "README.md").read_text()
-    assert "## ONNX" in card and "onnxruntime.InferenceSession" in card and "onnxruntime-web" in card
+def test_shipped_model_cards_say_how_to_run_the_onnx_file(name):
+    """(That the file is the export of the shipped weights: tests/test_bundled_weights.py.)"""
+    card = (bundled_weights_dir() / name / "README.md").read_text()
+    onnx_section = card.split("## ONNX", 1)[1].split("\n## ", 1)[0]
+    for needle in ("import onnxruntime as ort", "ort.InferenceSession(", '"input"', "float32", "onnxruntime-web",
+                   "ort.InferenceSession.create('onnx/model.onnx')".replace("'", '"'), "[1, 3, H, W]"):
+        assert needle in onnx_section, needle
 
 
 def test_facesr_export_writes_the_hub_layout_and_reports_parity(tmp_path, capsys):
@@ -197,6 +199,21 @@ def test_bad_input_gets_the_same_error_on_both_backends(image, kwargs):
             upscale(model, image, **kwargs)
         errors.append((type(caught.value), str(caught.value)))
     assert errors[0] == errors[1]
+
+
+def test_facesr_upscale_with_the_onnxruntime_backend(tmp_path, faces, capsys):
+    from PIL import Image
+
+    face = tmp_path / "face.png"
+    Image.fromarray((faces[(48, 80)][1].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(face)
+    images = {}
+    for backend in ("torch", "onnxruntime"):
+        assert facesr(["upscale", str(face), "-o", str(tmp_path / backend), "--backend", backend, "--tile", "32"]) == 0
+        images[backend] = np.asarray(Image.open(tmp_path / backend / "face_x4.png"), float)
+    assert images["torch"].shape == (192, 320, 3)
+    assert np.abs(images["torch"] - images["onnxruntime"]).max() <= 1  # 8-bit: a rare rounding step at most
+    assert facesr(["upscale", str(face), "-o", str(tmp_path), "--backend", "onnxruntime", "--dtype", "float16"]) == 2
+    assert "float32 only" in capsys.readouterr().err
 
 
 def test_onnxruntime_backend_refuses_a_gpu_half_precision_and_unknown_backends():
@@ -255,6 +272,14 @@ def test_pushed_repo_holds_onnx_and_the_onnxruntime_backend_uses_it(tmp_path, fa
         assert parity_db(onnx_model(faces[(48, 80)]), model(faces[(48, 80)])) >= MIN_DB
 
 
+def test_facesr_export_takes_a_hub_repo_id(tmp_path, hub_server, hub_repo_id, hub_cache):
+    model = random_weights(GENERATORS["fast"](**SMALL_KWARGS["fast"]))
+    model.push_to_hub(hub_repo_id)  # weights and config only, as pushed before ONNX files
+    assert facesr(["export", hub_repo_id, "-o", str(tmp_path)]) == 0
+    folder = tmp_path / hub_repo_id.split("/")[1]
+    assert (folder / ONNX_PATH).is_file() and json.loads((folder / "config.json").read_text()) == model.config
+
+
 def test_without_onnxruntime_a_folder_is_saved_and_pushed_without_onnx(tmp_path, hub_server, hub_repo_id,
                                                                         monkeypatch, caplog):
     import facesr_hub.hub as hub
@@ -290,7 +315,7 @@ def test_app_registry_on_onnxruntime_gives_the_torch_images_at_every_fidelity(tm
     Image.fromarray((faces[(64, 64)][0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(face)
     catalog = discover_models(environ={})
     registries = {b: ModelRegistry(catalog, device="cpu", backend=b) for b in ("torch", "onnxruntime")}
-    assert registries["onnxruntime"].device_label == "CPU (float32, onnxruntime)"
+    assert registries["onnxruntime"].device_label == "CPU (float32) with onnxruntime"
     for fidelity in (0.0, 0.5):  # 0.5: a weight blend of fast and fast-psnr, mixed in PyTorch on both backends
         images = [np.asarray(upscale_file(face, UpscaleOptions(model="fast", fidelity=fidelity), r).output, float)
                   for r in registries.values()]

@@ -200,7 +200,7 @@ def test_bad_data_folders_fail_before_any_model_is_built(tmp_path, capsys):
 def test_push_to_hub_then_load_by_repo_id(celeba, tmp_path, hub_server, hub_repo_id, hub_cache):
     result = train(tiny_config(celeba, tmp_path, push_to_hub=hub_repo_id, val_images=2, gan_steps=1))
     files = hub_server.files(hub_repo_id)
-    assert {"config.json", "model.safetensors", "README.md"} <= set(files)
+    assert {"config.json", "model.safetensors", "README.md", "onnx/model.onnx"} <= set(files)  # ONNX: tests/test_onnx.py
     meta = card_metadata(files["README.md"])
     assert meta["library_name"] == "facesr-hub" and meta["pipeline_tag"] == "image-to-image"
     assert meta["datasets"] == ["celeba"] and meta["license"] == "other"

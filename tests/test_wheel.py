@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "facesr_hub" / "weights"
 MODEL_FILES = ("config.json", "model.safetensors", "README.md")  # one save_pretrained folder per bundled model
+ONNX_FILE, ONNX_FOLDERS = "onnx/model.onnx", ("fast", "fast-real")  # their ONNX exports ship too (tests/test_onnx.py)
 MAX_WEIGHTS_BYTES = 60e6
 FACE = REPO / "examples" / "celeba_hq_00310.png"  # a 64x64 face
 #: The core dependencies: what `pip install facesr-hub` brings (everything else is an extra).
@@ -164,10 +165,13 @@ def test_wheel_holds_every_bundled_model(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         sizes = {info.filename: info.file_size for info in archive.infolist()}
     for name in folders:
-        for file in MODEL_FILES:
+        files = MODEL_FILES + (ONNX_FILE,) * (name in ONNX_FOLDERS)
+        for file in files:
             member = f"facesr_hub/weights/{name}/{file}"
             assert member in sizes, f"{wheel.name} lacks {member}"
             assert sizes[member] == (WEIGHTS / name / file).stat().st_size, f"{member} differs from the repo's copy"
+        shipped = {p.relative_to(WEIGHTS / name).as_posix() for p in (WEIGHTS / name).rglob("*") if p.is_file()}
+        assert shipped == set(files), f"facesr_hub/weights/{name} holds {sorted(shipped)}, not {sorted(files)}"
     weights_bytes = sum(size for member, size in sizes.items() if member.startswith("facesr_hub/weights/"))
     assert weights_bytes < MAX_WEIGHTS_BYTES, f"the wheel's weights take {weights_bytes / 1e6:.1f} MB"
     # Only the package and its metadata: tests/, docs/ and the results grids stay out of the wheel.

@@ -9,8 +9,12 @@ from ..onnx_export import onnx_available
 
 #: What ``ModelRegistry(backend=...)``, ``--backend`` and ``FACESR_BACKEND`` accept.
 APP_BACKENDS = ("auto", *BACKENDS)
-#: The backend ``auto`` runs on the CPU: the faster one in ``benchmarks/speed.py``'s side-by-side run (FILL_ME).
-#: A GPU always runs torch.
+#: The backend ``auto`` runs on the CPU: the faster one in ``benchmarks/speed.py --models fast,fast-real,quality
+#: --threads 1,2 --photo`` (AMD EPYC, 2 cores, both also busy with two nice-10 training runs; onnxruntime 1.32, torch
+#: 2.15). Per 64x64 face with one thread onnxruntime took 50 / 68 / 1047 ms against PyTorch's 51 / 75 / 1220 (fast /
+#: fast-real / quality: 1.03-1.16x faster); with two threads PyTorch's OpenMP pool stalls on the shared cores (734 /
+#: 1028 / 4276 ms) where onnxruntime's does not (65 / 77 / 1185 ms); a 12 MP whole-photo request at x1 took 1.3 /
+#: 1.3 / 4.3 s instead of 3.3 / 4.2 / 36.4 s. A GPU always runs torch.
 CPU_BACKEND = "onnxruntime"
 
 

@@ -238,14 +238,15 @@ class ModelRegistry:
 
     @property
     def device_label(self) -> str:
-        """Where inference runs, e.g. ``"cuda (NVIDIA H100 80GB HBM3, float16)"`` or ``"CPU (float32)"``."""
+        """Where inference runs, e.g. ``"cuda (NVIDIA H100 80GB HBM3, float16)"``, ``"CPU (float32)"`` or
+        ``"CPU (float32) with onnxruntime"``."""
         dtype = str(self.dtype).removeprefix("torch.")
         # The GPU's name only once CUDA is up: asking earlier would initialise CUDA in the main process, which a
         # ZeroGPU Space forbids (there CUDA exists only inside @spaces.GPU calls).
         if self.device.type == "cuda" and torch.cuda.is_initialized():
             return f"{self.device} ({torch.cuda.get_device_name(self.device)}, {dtype})"
-        runtime = ", onnxruntime" if self.backend == "onnxruntime" else ""
-        return f"{self.device.type.upper()} ({dtype}{runtime})"
+        runtime = " with onnxruntime" if self.backend == "onnxruntime" else ""
+        return f"{self.device.type.upper()} ({dtype}){runtime}"
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._guard:

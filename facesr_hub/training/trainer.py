@@ -389,7 +389,8 @@ class Trainer:
         def write_extra(folder: Path) -> None:
             with self._ema_weights() as model:
                 stage = "gan" if self.state.switched and self.state.gan_steps > 0 else "psnr"
-                save_generator_folder(model, folder / "generator", self._card(model, stage))
+                # No ONNX export per checkpoint (seconds each, 47 MB for quality): the final folder carries one.
+                save_generator_folder(model, folder / "generator", self._card(model, stage), onnx=False)
             (folder / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2))
             self.state.write_json(folder)
 
