@@ -14,7 +14,7 @@ from training_fixtures import make_celeba, make_face_like
 
 from facesr_hub import load_generator
 from facesr_hub.loading import bundled_model_names, bundled_weights_dir
-from facesr_hub.training.recipe import RecipeError, load_recipe
+from facesr_hub.training.recipe import Recipe, RecipeError, load_recipe
 from facesr_hub.training.recipe_card import card_recipe
 from facesr_hub.training.recipe_runner import RUN_FILE, RecipeOptions, run_recipe
 
@@ -141,13 +141,18 @@ weights = { gan = 0.75, psnr-deep = 0.25 }
 """
 
 
-def test_a_recipe_runs_every_kind_of_stage_records_them_and_resumes(data_root, tmp_path):
+def run_chain(data_root: Path, tmp_path: Path) -> tuple[Path, Recipe, Path, Path]:
+    """CHAIN written to ``tmp_path/recipes/chain.toml`` and run at a tiny scale: (file, recipe, run folder, model)."""
     path = tmp_path / "recipes" / "chain.toml"
     path.parent.mkdir()
     path.write_text(CHAIN)
     recipe = load_recipe(path)
     out = tmp_path / "run"
-    final = run_recipe(recipe, out, RecipeOptions(data_root=data_root, overrides=TINY))
+    return path, recipe, out, run_recipe(recipe, out, RecipeOptions(data_root=data_root, overrides=TINY))
+
+
+def test_a_recipe_runs_every_kind_of_stage_records_them_and_resumes(data_root, tmp_path):
+    path, recipe, out, final = run_chain(data_root, tmp_path)
 
     record = json.loads((out / RUN_FILE).read_text())
     assert record["sha256"] == recipe.sha256
@@ -178,12 +183,7 @@ def test_a_recipe_runs_every_kind_of_stage_records_them_and_resumes(data_root, t
 
 
 def test_resume_continues_at_the_first_unfinished_stage(data_root, tmp_path):
-    path = tmp_path / "recipes" / "chain.toml"
-    path.parent.mkdir()
-    path.write_text(CHAIN)
-    recipe = load_recipe(path)
-    out = tmp_path / "run"
-    run_recipe(recipe, out, RecipeOptions(data_root=data_root, overrides=TINY))
+    _, recipe, out, _ = run_chain(data_root, tmp_path)
     # As if the run had stopped during the GAN stage: its record and its folder gone, the earlier stages kept.
     record = json.loads((out / RUN_FILE).read_text())
     for name in ("gan", "shipped"):
