@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from .devices import resolve_device, resolve_dtype
+from .extras import install_command
 from .generators import CheckpointError
 from .images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageReadError, ImageTooLargeError, load_image
 from .inference import upscale
@@ -91,7 +92,7 @@ def run_upscale(args: argparse.Namespace) -> int:
         model = load_generator(args.model, revision=args.revision, device=device, dtype=resolve_dtype(args.dtype),
                                backend=args.backend)
     except ImportError as error:  # --backend onnxruntime without the [onnx] extra
-        _error(f"cannot load model {args.model!r} with onnxruntime: {error} (pip install 'facesr-hub[onnx]')")
+        _error(f"cannot load model {args.model!r} with onnxruntime: {error} ({install_command('onnx')})")
         return EXIT_MODEL_ERROR
     except ValueError as error:  # CheckpointError, an export that fails, or cuda / float16 with onnxruntime
         _error(f"cannot load model {args.model!r}: {error}")
@@ -155,7 +156,7 @@ def run_export(args: argparse.Namespace) -> int:
     from .onnx_export import OnnxExportError, export_model, onnx_available
 
     if not onnx_available():
-        _error("facesr export needs onnx and onnxruntime: pip install 'facesr-hub[onnx]'")
+        _error(f"facesr export needs onnx and onnxruntime: {install_command('onnx')}")
         return EXIT_MODEL_ERROR
     failed = 0
     for name in args.models:

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .extras import install_command, missing
 from .generators import CONFIG_NAME
 from .images import load_image, pil_to_tensor
 from .loading import load_generator
@@ -70,13 +71,8 @@ class ExportReport:
 
 
 def onnx_available() -> bool:
-    """True when both ``onnx`` and ``onnxruntime`` can be imported (the ``[onnx]`` extra)."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when both ``onnx`` and ``onnxruntime`` are installed (the ``[onnx]`` extra); looked up, not imported."""
+    return not missing("onnx", "onnxruntime")
 
 
 def weights_digest(state_dict: dict[str, torch.Tensor]) -> str:
@@ -280,8 +276,8 @@ def export_into_folder(folder: str | os.PathLike, model: nn.Module | None = None
     already written, so both are logged (a warning, an error) rather than raised.
     """
     if not onnx_available():
-        logger.warning("onnx/onnxruntime are not installed: %s gets no %s (pip install 'facesr-hub[onnx]')",
-                       folder, ONNX_PATH)
+        logger.warning("onnx/onnxruntime are not installed: %s gets no %s (%s)", folder, ONNX_PATH,
+                       install_command("onnx"))
         return None
     try:
         report = export_onnx(load_generator(folder, device="cpu") if model is None else model,

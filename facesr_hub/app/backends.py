@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import torch
 
+from ..extras import install_command
 from ..loading import BACKENDS
 from ..onnx_export import onnx_available
 
 #: What ``ModelRegistry(backend=...)``, ``--backend`` and ``FACESR_BACKEND`` accept.
 APP_BACKENDS = ("auto", *BACKENDS)
-#: The backend ``auto`` runs on the CPU: the faster one in ``benchmarks/speed.py --models fast,fast-real,quality
-#: --threads 1,2 --photo`` (AMD EPYC, 2 cores, both also busy with two nice-10 training runs; onnxruntime 1.32, torch
-#: 2.15). Per 64x64 face with one thread onnxruntime took 50 / 68 / 1047 ms against PyTorch's 51 / 75 / 1220 (fast /
-#: fast-real / quality: 1.03-1.16x faster); with two threads PyTorch's OpenMP pool stalls on the shared cores (734 /
-#: 1028 / 4276 ms) where onnxruntime's does not (65 / 77 / 1185 ms); a 12 MP whole-photo request at x1 took 1.3 /
-#: 1.3 / 4.3 s instead of 3.3 / 4.2 / 36.4 s. A GPU always runs torch.
+#: The backend ``auto`` runs on the CPU, from ``benchmarks/speed.py --models fast,fast-real,quality --threads 1,2
+#: --photo`` (docs/results/speed-cpu.md; 2-core AMD EPYC, onnxruntime 1.32, torch 2.15). On idle cores the two are
+#: within 10% (2 threads, ms per 64x64 face, torch / onnxruntime: fast 27.7 / 30.6, fast-real 44.2 / 43.7, quality
+#: 669 / 585; a 12 MP photo at x1 within 3%); with the cores busy PyTorch's OpenMP pool stalls (fast 734 ms) where
+#: onnxruntime's does not (65 ms), and a 12 MP photo takes 1.3 s instead of 3.3. A GPU always runs torch.
 CPU_BACKEND = "onnxruntime"
 
 
@@ -36,5 +36,5 @@ def resolve_backend(backend: str, device: torch.device) -> str:
         raise ValueError(f"backend 'onnxruntime' runs on the CPU only, but the app runs on {device}; use --device cpu "
                          "or the torch backend")
     if backend == "onnxruntime" and not onnx_available():
-        raise ValueError("backend 'onnxruntime' needs the [onnx] extra: pip install 'facesr-hub[onnx]'")
+        raise ValueError(f"backend 'onnxruntime' needs the [onnx] extra: {install_command('onnx')}")
     return backend

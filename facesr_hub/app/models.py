@@ -326,4 +326,3 @@ class ModelRegistry:
             if self._detector is None:
                 self._detector = FaceDetector()
             return self._detector.detect(np.asarray(photo), upsample=upsample)
-

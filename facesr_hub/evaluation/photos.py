@@ -63,12 +63,11 @@ def restore_with_each(photo: Image.Image, methods: dict[str, Upscale], detector:
             chosen.extend(detector.detect(np.asarray(image), upsample=upsample))
         return chosen
 
+    bicubic = face_upscaler("bicubic")  # the background, as the app's default renders it
     outputs = {}
     for name, restore in methods.items():
         outputs[name] = restore_photo(rgb, scale=scale, detect=detect, upscale_face=restore,
-                                      upscale_background_4x=lambda p: p.resize((p.width * 4, p.height * 4),
-                                                                             Image.Resampling.BICUBIC),
-                                      background="bicubic", min_face=min_face).image
+                                      upscale_background_4x=bicubic, background="bicubic", min_face=min_face).image
     restored = [choice.face for choice in choose_faces(chosen, scale=scale, min_face=min_face) if choice.restore]
     return restored, outputs
 

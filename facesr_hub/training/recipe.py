@@ -196,6 +196,8 @@ def _training_stage(entry: dict[str, Any], shared: dict[str, Any], earlier: list
     train = {**shared, **own}
     if "data" not in train:
         raise RecipeError(f"{where}: no `data` folders (in [train] or the stage)")
+    if isinstance(train["data"], str):  # one folder may be written without a list
+        train["data"] = [train["data"]]
     stage = Stage(name=entry["name"], kind=entry["kind"], steps=steps, train=train, init=init,
                   init_discriminator=init_d)
     try:  # every value checked now, with TrainConfig's own messages, not after hours of earlier stages
@@ -213,7 +215,7 @@ def stage_config(stage: Stage, *, data_root: Path, output_dir: Path, init_from: 
     ``max_minutes``), the start point, and ``overrides`` (a reduced-scale run's batch or patch) on top."""
     values = {**stage.train, **(overrides or {})}
     data = values.pop("data")
-    data = [data] if isinstance(data, str) else data
+    data = [data] if isinstance(data, str) else data  # an override (--set data=NAME) may be one name
     length: dict[str, Any] = ({"max_minutes": max_minutes, "pixel_fraction": 1.0 if stage.kind == "psnr" else 0.0}
                               if max_minutes is not None else
                               {"pixel_steps": steps or stage.steps, "gan_steps": 0} if stage.kind == "psnr" else

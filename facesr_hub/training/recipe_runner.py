@@ -68,12 +68,7 @@ class RecipeOptions:
 
 def recipe_cost(recipe: Recipe, options: RecipeOptions) -> float:
     """The recipe's time in PSNR-step units, nested init recipes included (unless the bundled models stand in)."""
-    total = 0.0
-    for stage in recipe.stages:
-        total += stage.cost
-        if stage.recipe and not options.bundled_inits:
-            total += recipe_cost(load_recipe(recipe.sibling(stage.recipe)), options)
-    return total
+    return sum(_stage_cost(recipe, stage, options) for stage in recipe.stages)
 
 
 def run_recipe(recipe: Recipe, output_dir: str | Path, options: RecipeOptions) -> Path:
@@ -128,8 +123,7 @@ def _stage_cost(recipe: Recipe, stage: Stage, options: RecipeOptions) -> float:
 def _check_data(recipe: Recipe, options: RecipeOptions) -> None:
     """Every data folder of every training stage exists, checked before hours of earlier stages run."""
     for stage in recipe.stages:
-        names = stage.train.get("data", [])
-        for name in [names] if isinstance(names, str) else names:
+        for name in stage.train.get("data", []):
             if not (options.data_root / name).is_dir():
                 raise RecipeError(f"stage {stage.name!r} of {recipe.path} trains on {name!r}, but "
                                   f"{options.data_root / name} is not a folder (give --data-root, the folder that "
