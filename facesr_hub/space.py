@@ -29,6 +29,7 @@ from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
 from .loading import bundled_model_names, bundled_weights_dir
+from .onnx_export import ONNX_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "facesr_hub"
@@ -53,7 +54,7 @@ def check_models(models: Sequence[str], *, static: bool) -> list[str]:
     if unknown := [name for name in names if name not in available]:
         raise SpaceDeployError(f"not a bundled model: {', '.join(unknown)} (bundled: {', '.join(available)})")
     if static:
-        missing = [name for name in names if not (bundled_weights_dir() / name / "onnx" / "model.onnx").is_file()]
+        missing = [name for name in names if not (bundled_weights_dir() / name / ONNX_PATH).is_file()]
         if missing:
             raise SpaceDeployError(
                 f"the static Space runs ONNX models and these have no {bundled_weights_dir()}/<name>/onnx/model.onnx: "
