@@ -16,7 +16,7 @@ from .backbones import load_vgg16_features
 
 PIXEL_KINDS = ("l1", "charbonnier")
 ADVERSARIAL_KINDS = ("vanilla", "hinge", "relativistic")
-CRITERIA = ("l1", "l2")
+CRITERIA = ("l1", "l2", "normalized")
 
 # torchvision VGG16 `features` index of each conv layer. Taking the conv output (before its ReLU) follows
 # ESRGAN: post-activation features are sparse and give weaker, brightness-shifted supervision.
@@ -55,6 +55,16 @@ class PixelLoss(nn.Module):
         return pixel_loss(sr, hr, kind=self.kind, eps=self.eps)
 
 
+def normalized_feature_distance(a: torch.Tensor, b: torch.Tensor, *, eps: float = 1e-10) -> torch.Tensor:
+    """LPIPS's distance with every channel weighted 1 (Zhang et al. 2018, their untrained baseline): each position's
+    feature vector is scaled to unit length over channels, then the squared differences are summed over channels and
+    averaged over positions. Unlike L1 on raw features, every layer lands on the same 0-4 scale, so shallow texture
+    layers are not drowned by the large activations of deep ones."""
+    a = a / torch.sqrt(a.pow(2).sum(dim=1, keepdim=True) + eps)
+    b = b / torch.sqrt(b.pow(2).sum(dim=1, keepdim=True) + eps)
+    return (a - b).pow(2).sum(dim=1).mean()
+
+
 def check_perceptual_layers(layers: Sequence[str], weights: Sequence[float] | None, *, layers_name: str = "layers",
                             weights_name: str = "weights") -> None:
     """Raise ValueError unless ``layers`` are distinct VGG16 conv names (at least one) and ``weights`` (None = all
@@ -72,6 +82,7 @@ class PerceptualLoss(nn.Module):
     """Weighted distance between frozen VGG16 conv features (pre-ReLU) of SR and HR, ESRGAN-style.
 
     The default, ``conv5_3`` with weight 1 and L1, is VGG16's counterpart of ESRGAN's VGG19 ``conv5_4``.
+    ``criterion`` is ``"l1"``, ``"l2"`` or ``"normalized"`` (``normalized_feature_distance``, LPIPS-style).
     HR features carry no gradient; the VGG weights never train (``requires_grad=False``, eval mode kept).
     """
 
@@ -115,7 +126,7 @@ class PerceptualLoss(nn.Module):
         sr_feats = self.features(sr)
         with torch.no_grad():
             hr_feats = self.features(hr)
-        distance = F.l1_loss if self.criterion == "l1" else F.mse_loss
+        distance = {"l1": F.l1_loss, "l2": F.mse_loss, "normalized": normalized_feature_distance}[self.criterion]
         return sum(w * distance(s, h) for w, s, h in zip(self.layer_weights, sr_feats, hr_feats, strict=True))
 
 

@@ -8,7 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facesr_hub.losses import VGG16_CONV_LAYERS, AdversarialLoss, PerceptualLoss, PixelLoss, pixel_loss
+from facesr_hub.losses import (
+    VGG16_CONV_LAYERS,
+    AdversarialLoss,
+    PerceptualLoss,
+    PixelLoss,
+    normalized_feature_distance,
+    pixel_loss,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +82,33 @@ def test_perceptual_gradients_reach_sr_but_never_the_vgg(perceptual):
     assert sr.grad is not None and sr.grad.abs().sum() > 0
     assert not perceptual.vgg.training
     assert all(p.grad is None and not p.requires_grad for p in perceptual.parameters())
+
+
+def test_normalized_distance_has_known_values_and_ignores_feature_scale():
+    a = torch.zeros(1, 2, 3, 3)
+    a[:, 0] = 1.0  # every position points along channel 0
+    b = torch.zeros_like(a)
+    b[:, 1] = 5.0  # along channel 1, five times longer: orthogonal unit vectors are sqrt(2) apart
+    assert normalized_feature_distance(a, b).item() == pytest.approx(2.0)
+    assert normalized_feature_distance(a, 7.0 * a).item() == pytest.approx(0.0, abs=1e-9)
+    assert normalized_feature_distance(a, -a).item() == pytest.approx(4.0)
+
+
+def test_normalized_perceptual_loss_puts_layers_on_one_scale(cache_dir):
+    layers = ("conv1_2", "conv5_3")
+    raw = PerceptualLoss(layers=layers, device="cpu", cache_dir=cache_dir)
+    normalized = PerceptualLoss(layers=layers, criterion="normalized", device="cpu", cache_dir=cache_dir)
+    torch.manual_seed(0)
+    hr = torch.rand(1, 3, 48, 48)
+    sr = (hr + 0.1 * torch.randn_like(hr)).clamp(0, 1).requires_grad_()
+    per_layer = [normalized_feature_distance(s, h).item() for s, h in zip(normalized.features(sr),
+                                                                           normalized.features(hr), strict=True)]
+    assert all(0 < d <= 4 for d in per_layer)
+    assert normalized(sr, hr).item() == pytest.approx(sum(per_layer), rel=1e-5)
+    assert normalized(hr, hr).item() == pytest.approx(0.0, abs=1e-9)
+    normalized(sr, hr).backward()
+    assert sr.grad is not None and sr.grad.abs().sum() > 0
+    assert raw(sr.detach(), hr).item() > 10 * normalized(sr.detach(), hr).item()  # raw L1 lives on another scale
 
 
 @pytest.mark.parametrize("kwargs", [

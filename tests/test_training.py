@@ -299,15 +299,17 @@ def test_realistic_fine_tune_from_a_saved_model_uses_gan_stage_batches(celeba, t
 def test_multi_layer_perceptual_loss_trains_and_is_stated_in_the_card(celeba, tmp_path):
     argv = ["--data", str(celeba), "--output-dir", str(tmp_path), "--arch-kwargs", json.dumps(TINY_ARCH_KWARGS),
             "--batch-size", "2", "--patch-size", "32", "--pixel-steps", "0", "--gan-steps", "2", "--val-images", "0",
-            "--perceptual-layers", "conv1_2", "conv3_3", "--perceptual-layer-weights", "0.5", "2"]
+            "--perceptual-layers", "conv1_2", "conv3_3", "--perceptual-layer-weights", "0.5", "2",
+            "--perceptual-criterion", "normalized"]
     config = config_from_args(argv)
     trainer = Trainer(config, load_train_data(config))
     perceptual = trainer.objectives.perceptual
     assert perceptual.layers == ("conv1_2", "conv3_3") and perceptual.layer_weights == (0.5, 2.0)
+    assert perceptual.criterion == "normalized"
     start = {k: v.clone() for k, v in trainer.bare_generator.state_dict().items()}
     result = trainer.run()
     card = (result.final_dir / "README.md").read_text()
-    assert "VGG16 perceptual (0.5 x conv1_2, 2 x conv3_3)" in card
+    assert "VGG16 perceptual (0.5 x conv1_2, 2 x conv3_3; normalized distance)" in card
     assert "no PSNR stage in this run (GAN stage only, from random weights); GAN stage 2 steps" in card
     final = load_generator(result.final_dir, device="cpu").state_dict()
     assert any(not torch.equal(start[k], final[k]) for k in final)
@@ -374,6 +376,7 @@ def test_init_from_another_architecture_is_refused(celeba, tmp_path):
     (["--perceptual-layers", "conv1_2", "conv5_3", "--perceptual-layer-weights", "1"],
      "--perceptual-layer-weights must be 2 numbers"),
     (["--perceptual-layer-weights", "-1"], "--perceptual-layer-weights must be 1 numbers >= 0"),
+    (["--perceptual-criterion", "huber"], "invalid choice"),
 ])
 def test_new_options_give_clear_usage_errors(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -50,8 +50,9 @@ def training_card_info(config: TrainConfig, state: TrainState, data: TrainData, 
     if not psnr_only:
         disc = (config.discriminator + (f" {config.d_channels}-channel" if config.d_channels else "")
                 + (" (conditional on LR)" if config.conditional_d else ""))
+        criterion = "" if config.perceptual_criterion == "l1" else f"; {config.perceptual_criterion} distance"
         training["losses"] = (f"{config.pixel_weight} x L1 + {config.perceptual_weight} x VGG16 perceptual "
-                              f"({perceptual_layers(config)}) + {config.gan_weight} x {config.gan_loss} GAN vs "
+                              f"({perceptual_layers(config)}{criterion}) + {config.gan_weight} x {config.gan_loss} GAN vs "
                               f"{disc} discriminator")
     if state.planned_by_time:
         training["budget"] = (f"{config.max_minutes} min (step counts planned from measured speed, so not "

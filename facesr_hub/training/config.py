@@ -30,6 +30,7 @@ from ..data.degradations import DEGRADATIONS, DegradationConfig
 from ..data.sampling import check_source_weights
 from ..discriminators import DISCRIMINATORS
 from ..generators import GENERATORS
+from ..losses import CRITERIA as PERCEPTUAL_CRITERIA
 from ..losses import VGG16_CONV_LAYERS, check_perceptual_layers
 
 GAN_LOSSES = ("vanilla", "hinge", "relativistic")
@@ -90,6 +91,7 @@ class TrainConfig:
     perceptual_weight: float = 1.0
     perceptual_layers: list[str] = field(default_factory=lambda: ["conv5_3"])
     perceptual_layer_weights: list[float] | None = None  # one per layer; None = all 1
+    perceptual_criterion: str = "l1"  # l1 | l2 on raw features, or normalized (LPIPS-style, channel-normalised)
     gan_weight: float = 0.05
     gan_loss: str = "relativistic"
     discriminator: str = "patchgan"
@@ -166,6 +168,9 @@ class TrainConfig:
         self.perceptual_layers = [str(name) for name in self.perceptual_layers]
         if self.perceptual_layer_weights is not None:
             self.perceptual_layer_weights = [float(w) for w in self.perceptual_layer_weights]
+        if self.perceptual_criterion not in PERCEPTUAL_CRITERIA:
+            raise ValueError(f"--perceptual-criterion must be one of {PERCEPTUAL_CRITERIA}, "
+                             f"got {self.perceptual_criterion!r}")
         check_perceptual_layers(self.perceptual_layers, self.perceptual_layer_weights,
                                 layers_name="--perceptual-layers", weights_name="--perceptual-layer-weights")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -340,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "conv4_3 conv5_3 (Real-ESRGAN's set)")
     g.add_argument("--perceptual-layer-weights", nargs="+", type=float, default=None, metavar="W",
                    help="one weight per --perceptual-layers entry (Real-ESRGAN: 0.1 0.1 1 1 1); default all 1")
+    g.add_argument("--perceptual-criterion", default=d["perceptual_criterion"].default, choices=PERCEPTUAL_CRITERIA,
+                   help="distance between VGG features: l1 or l2 on raw features (ESRGAN), or normalized: unit "
+                        "length over channels, squared difference (LPIPS-style, every layer on one scale)")
     g.add_argument("--gan-weight", type=float, default=d["gan_weight"].default, help="adversarial loss weight")
     g.add_argument("--gan-loss", default=d["gan_loss"].default, choices=GAN_LOSSES)
     g.add_argument("--discriminator", default=d["discriminator"].default, choices=sorted(DISCRIMINATORS))

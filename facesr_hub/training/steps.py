@@ -42,7 +42,8 @@ class Objectives:
         self.perceptual = None
         if config.uses_gan and config.perceptual_weight > 0:
             self.perceptual = PerceptualLoss(layers=config.perceptual_layers,
-                                             weights=config.perceptual_layer_weights, device=device)
+                                             weights=config.perceptual_layer_weights,
+                                             criterion=config.perceptual_criterion, device=device)
         self.adversarial = AdversarialLoss(config.gan_loss) if config.uses_gan else None
 
 
