@@ -7,7 +7,8 @@ map, canvas -> restored crop, covers every case, so faces are pasted at whatever
 A face model may shift colours or brightness slightly (InstanceNorm + Tanh generators measurably do; so can a
 model trained on other data), and a shift shows as a box around the face however soft the mask is. Before
 blending, the restored face's mean colour under the mask is therefore matched, per channel, to the mean of the
-photo it replaces (Reinhard-style mean transfer): the face keeps its detail, the photo keeps its colours.
+photo it replaces (Reinhard-style mean transfer): the face keeps its detail, the photo keeps its colours. On
+monochrome photos the face may keep only its luminance (:mod:`facesr_hub.faces.colour`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .alignment import apply_affine, invert_affine
+from .colour import with_chroma_of
 
 # Feathered mask, as fractions of the crop side: fully transparent for the outer MARGIN (the crop border may hold
 # edge-replicated padding and interpolation fall-off), then a smooth ramp over FEATHER up to opaque.
@@ -98,9 +100,10 @@ def match_colour(face: np.ndarray, photo: np.ndarray, alpha: np.ndarray) -> np.n
 
 
 def paste_face(canvas: Image.Image, restored: Image.Image, to_crop: np.ndarray, *,
-               colour_match: bool = True) -> PasteWindow | None:
+               colour_match: bool = True, photo_chroma: bool = False) -> PasteWindow | None:
     """Blend ``restored`` into the RGB ``canvas`` in place through the feathered mask; returns where it went.
 
+    ``photo_chroma`` keeps only the face's luminance and takes its chroma from the canvas (monochrome photos).
     Only the face's window is converted to float: canvases can hold tens of megapixels.
     """
     window = warp_face(restored, to_crop, canvas.size)
@@ -108,6 +111,8 @@ def paste_face(canvas: Image.Image, restored: Image.Image, to_crop: np.ndarray, 
         return None
     photo = np.asarray(canvas.crop(window.box), dtype=np.float32)
     face = match_colour(window.face, photo, window.alpha) if colour_match else window.face
+    if photo_chroma:
+        face = with_chroma_of(face, photo)
     photo += window.alpha[..., None] * (face - photo)
     canvas.paste(Image.fromarray(np.clip(np.rint(photo), 0, 255).astype(np.uint8)), window.box[:2])
     return window

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .alignment import align_face
+from .colour import is_monochrome
 from .detection import DetectedFace, FaceDetector
 from .paste import canvas_to_crop, face_mask, paste_face
 
@@ -51,6 +52,7 @@ def restore_faces(
     upsample: int = 1,
     max_faces: int | None = None,
     colour_match: bool = True,
+    photo_chroma: bool | None = None,
 ) -> FaceRestoreResult:
     """Enlarge an RGB photo ``scale``x (1 keeps its size), restoring every detected face with ``upscale_face``.
 
@@ -60,7 +62,9 @@ def restore_faces(
     (``upsample`` as in ``FaceDetector.detect``), or taken from ``detections`` when given (e.g. detected once for a
     preview); ``max_faces`` keeps only the largest. Faces are restored and pasted one at a time, so memory beyond
     the output itself stays bounded by one face window. ``colour_match`` matches each face's mean colour to the
-    photo it replaces (see :mod:`facesr_hub.faces.paste`).
+    photo it replaces (see :mod:`facesr_hub.faces.paste`). ``photo_chroma`` restores only each face's luminance
+    and keeps the photo's own colour, so that a black-and-white or toned photo is not coloured by the face model;
+    ``None`` (the default) does so exactly when the photo is monochrome (:func:`~facesr_hub.faces.is_monochrome`).
     With no face found the result is the enlarged background and ``num_faces == 0``.
     """
     face_scale = scale if face_scale is None else face_scale
@@ -82,6 +86,8 @@ def restore_faces(
     if max_faces is not None and len(detections) > max_faces:
         largest = sorted(range(len(detections)), key=lambda i: detections[i].size, reverse=True)[:max_faces]
         detections = [detections[i] for i in sorted(largest)]  # keep left-to-right order
+    if photo_chroma is None:
+        photo_chroma = is_monochrome(photo)
     canvas = upscale_background(photo)
     _check_output(canvas, (photo.width * scale, photo.height * scale), "upscale_background")
     if not detections:
@@ -96,7 +102,7 @@ def restore_faces(
         restored = upscale_face(aligned.image)
         _check_output(restored, (face_size * face_scale, face_size * face_scale), "upscale_face")
         to_crop = canvas_to_crop(aligned.matrix, face_scale=face_scale, scale=scale)
-        paste_face(canvas, restored, to_crop, colour_match=colour_match)
+        paste_face(canvas, restored, to_crop, colour_match=colour_match, photo_chroma=photo_chroma)
         pairs.append((aligned.image, restored))
     return FaceRestoreResult(image=canvas, faces=pairs, detections=detections)
 
