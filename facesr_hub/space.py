@@ -83,14 +83,15 @@ def stage_gradio_space(folder: Path, models: Sequence[str], *, repo_root: Path =
     shutil.copy2(repo_root / "app.py", folder / "app.py")
     shutil.copy2(repo_root / "requirements.txt", folder / "requirements.txt")
     _copy_gitattributes(folder, repo_root)
-    # 1. The package without any weights, then the chosen models' (config, weights, card; the app needs no ONNX).
+    # 1. The package without any weights, then the chosen models' (config, weights, card, and the ONNX file where
+    #    there is one: a CPU Space runs onnxruntime, which would otherwise export the model at its first request).
     skipped = shutil.ignore_patterns(*SKIPPED_PACKAGE_FILES)
     weights = (repo_root / PACKAGE / "weights").resolve()
     shutil.copytree(repo_root / PACKAGE, folder / PACKAGE, ignore=lambda where, names: set(skipped(where, names))
                     | ({"weights"} if Path(where).resolve() == weights.parent else set()))
     for name in models:
         shutil.copytree(bundled_weights_dir() / name, folder / PACKAGE / "weights" / name,
-                        ignore=shutil.ignore_patterns(*SKIPPED_PACKAGE_FILES, "onnx"))
+                        ignore=shutil.ignore_patterns(*SKIPPED_PACKAGE_FILES))
     # 2. The app's clickable examples (64x64 faces, with their licence note).
     if (repo_root / "examples").is_dir():
         shutil.copytree(repo_root / "examples", folder / "examples", ignore=shutil.ignore_patterns(".*"))

@@ -531,15 +531,16 @@ def test_server_settings_follow_the_environment_and_the_command_line():
 
 def test_requirements_txt_matches_the_pyproject_dependencies():
     """The Space installs requirements.txt; the project installs pyproject.toml: requirements.txt lists the core
-    dependencies plus the [app] extra, the same things."""
+    dependencies plus the [app] and [onnx] extras, the same things."""
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
 
     def normalised(specs):
         return sorted(str(Requirement(spec)).lower().replace("_", "-") for spec in specs)
 
-    core_and_app = pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["app"]
-    assert normalised(filter(None, lines)) == normalised(core_and_app)
+    extras = pyproject["project"]["optional-dependencies"]
+    space = pyproject["project"]["dependencies"] + extras["app"] + extras["onnx"]
+    assert normalised(filter(None, lines)) == normalised(space)
 
 
 def test_bundled_examples_are_64x64_rgb_pngs_and_documented():

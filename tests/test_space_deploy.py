@@ -56,7 +56,8 @@ def test_gradio_space_holds_the_app_and_the_chosen_weights_only(hub_server, hub_
     for name in ("fast", "fast-real"):
         for file in WEIGHT_FILES:
             assert files[f"facesr_hub/weights/{name}/{file}"] == (weights / name / file).read_bytes()
-        assert f"facesr_hub/weights/{name}/onnx/model.onnx" not in files  # the app runs the safetensors
+        # a CPU Space runs onnxruntime (requirements.txt holds [onnx]): the exported file comes along
+        assert files[f"facesr_hub/weights/{name}/onnx/model.onnx"] == (weights / name / "onnx" / "model.onnx").read_bytes()
     metadata = card(files)
     assert (metadata["sdk"], metadata["app_file"]) == ("gradio", "app.py")
     assert "*.safetensors filter=lfs" in files[".gitattributes"].decode()

@@ -22,6 +22,10 @@ DEFAULT_MIN_FACE = 24
 #: The model each mode starts with, best first: whole photos get the blind model for real photos once it is bundled
 #: (trained on real blur, noise and JPEG rather than the clean bicubic protocol), aligned crops the protocol model.
 PREFERRED_MODELS = {MODE_ALIGNED: ("fast",), MODE_PHOTO: ("fast-real", "fast")}
+#: Where the fidelity slider starts in each mode (0 = the model's GAN detail, 1 = its PSNR stage). Aligned crops get
+#: the GAN model itself; for whole photos the value was chosen by eye on real photographs (docs/training-notes.md,
+#: "The fidelity slider").
+DEFAULT_FIDELITY = {MODE_ALIGNED: 0.0, MODE_PHOTO: 0.0}
 
 #: ``progress(fraction in [0, 1], what is happening)``: how long-running work reports where it is.
 ProgressFn = Callable[[float, str], None]

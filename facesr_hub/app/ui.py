@@ -30,6 +30,7 @@ from .models import ModelRegistry, ModelUnavailableError
 from .options import (
     BACKGROUNDS,
     COMPARE_MODES,
+    DEFAULT_FIDELITY,
     DEFAULT_MAX_PHOTO_PIXELS,
     DEFAULT_MIN_FACE,
     MODE_ALIGNED,
@@ -203,10 +204,11 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
         aligned = mode == MODE_ALIGNED
         photo_only = gr.update(visible=not aligned)
         return (gr.update(visible=aligned), photo_only, photo_only, photo_only, photo_only,
-                gr.update(value=model_for_mode(mode, model, catalog.names)))
+                gr.update(value=model_for_mode(mode, model, catalog.names)), gr.update(value=DEFAULT_FIDELITY[mode]))
 
-    def batch_mode_changed(mode: str, model: str | None) -> tuple[dict, dict]:
-        return gr.update(value=model_for_mode(mode, model, catalog.names)), gr.update(visible=mode == MODE_PHOTO)
+    def batch_mode_changed(mode: str, model: str | None) -> tuple[dict, dict, dict]:
+        return (gr.update(value=model_for_mode(mode, model, catalog.names)), gr.update(visible=mode == MODE_PHOTO),
+                gr.update(value=DEFAULT_FIDELITY[mode]))
 
     def model_changed(model: str | None) -> dict:
         partner = catalog.psnr_partner(model) if model else None
@@ -234,7 +236,8 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
                                      f"×4 takes photos up to {max_pixels:,} pixels, ×2 and ×1 up to "
                                      f"{max(max_pixels, max_photo_pixels):,}")
                     model = gr.Dropdown(choices, value=first_model, label="Model", elem_id="model")
-                    fidelity = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Fidelity",
+                    fidelity = gr.Slider(0.0, 1.0, value=DEFAULT_FIDELITY[MODE_ALIGNED], step=0.05, label="Fidelity",
+                                         elem_id="fidelity",
                                          info=_fidelity_info(partner), interactive=partner is not None)
                     with gr.Accordion("More options", open=False):
                         native = gr.Checkbox(value=True, label="Resize the crop to 64×64 first (the models' "
@@ -276,7 +279,8 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
                     batch_scale = gr.Radio(SCALE_CHOICES, value="x4", label="Output size of the photos",
                                            visible=False)
                     batch_model = gr.Dropdown(choices, value=first_model, label="Model")
-                    batch_fidelity = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Fidelity",
+                    batch_fidelity = gr.Slider(0.0, 1.0, value=DEFAULT_FIDELITY[MODE_ALIGNED], step=0.05,
+                                               label="Fidelity",
                                                info=_fidelity_info(partner), interactive=partner is not None)
                     batch_native = gr.Checkbox(value=True, label="Aligned faces: resize to 64×64 first")
                     batch_background = gr.Radio(list(BACKGROUNDS), value="bicubic", label="Photo background at ×4")
@@ -296,10 +300,11 @@ def build_demo(registry: ModelRegistry, *, max_pixels: int, max_photo_pixels: in
         batch_run.click(upscale_many, inputs=[files, batch_mode, batch_model, batch_fidelity, batch_native,
                                               batch_background, batch_scale], outputs=[archive, batch_info],
                         api_name="upscale_batch", concurrency_id="batch", concurrency_limit=1)
-        mode.change(mode_changed, inputs=[mode, model], outputs=[native, background, gallery, scale, min_face, model],
-                    api_visibility="private", queue=False)
-        batch_mode.change(batch_mode_changed, inputs=[batch_mode, batch_model], outputs=[batch_model, batch_scale],
-                          api_visibility="private", queue=False)
+        mode.change(mode_changed, inputs=[mode, model],
+                    outputs=[native, background, gallery, scale, min_face, model, fidelity], api_visibility="private",
+                    queue=False)
+        batch_mode.change(batch_mode_changed, inputs=[batch_mode, batch_model],
+                          outputs=[batch_model, batch_scale, batch_fidelity], api_visibility="private", queue=False)
         model.change(model_changed, inputs=model, outputs=fidelity, api_visibility="private", queue=False)
         batch_model.change(model_changed, inputs=batch_model, outputs=batch_fidelity, api_visibility="private",
                            queue=False)
