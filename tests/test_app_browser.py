@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from facesr_hub.app.options import DEFAULT_FIDELITY, MODE_ALIGNED, MODE_PHOTO
 from test_app import CELEBA_PHOTO, phone_photo, real_face_lr
 from test_app import app as app_url  # noqa: F401  (the launch fixture, reused under this name)
 
@@ -78,11 +80,19 @@ def test_whole_photo_shows_the_restored_faces(page, tmp_path):
     page.locator("#input-image input[type=file]").set_input_files(str(photo))
     page.wait_for_selector("#input-image img")
     page.get_by_label("Whole photo").check()
+    fidelity = page.locator("#fidelity input[type=number]")
+    page.wait_for_function(f"() => document.querySelector('#fidelity input[type=number]').value == "
+                           f"{DEFAULT_FIDELITY[MODE_PHOTO]}")  # each mode starts the slider at its own default
     page.click("#run")
     page.wait_for_function("() => document.querySelector('#info')?.innerText.includes('face restored')")
     page.wait_for_selector("#faces img")
 
     assert result_width(page) == 178 * 4
+    assert f"at fidelity {DEFAULT_FIDELITY[MODE_PHOTO]:.2f}" in page.inner_text("#info")  # the blend was used
+    page.get_by_label("Aligned face").check()
+    page.wait_for_function(f"() => document.querySelector('#fidelity input[type=number]').value == "
+                           f"{DEFAULT_FIDELITY[MODE_ALIGNED]}")
+    assert float(fidelity.input_value()) == DEFAULT_FIDELITY[MODE_ALIGNED]
     screenshot = tmp_path / "app_whole_photo.png"
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"screenshot: {screenshot}")
