@@ -16,7 +16,6 @@ from .backbones import load_vgg16_features
 
 PIXEL_KINDS = ("l1", "charbonnier")
 ADVERSARIAL_KINDS = ("vanilla", "hinge", "relativistic")
-CRITERIA = ("l1", "l2", "normalized")
 
 # torchvision VGG16 `features` index of each conv layer. Taking the conv output (before its ReLU) follows
 # ESRGAN: post-activation features are sparse and give weaker, brightness-shifted supervision.
@@ -65,6 +64,11 @@ def normalized_feature_distance(a: torch.Tensor, b: torch.Tensor, *, eps: float 
     return (a - b).pow(2).sum(dim=1).mean()
 
 
+#: The perceptual loss's distances between feature maps, by the name ``criterion`` takes.
+_FEATURE_DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss, "normalized": normalized_feature_distance}
+CRITERIA = tuple(_FEATURE_DISTANCES)
+
+
 def check_perceptual_layers(layers: Sequence[str], weights: Sequence[float] | None, *, layers_name: str = "layers",
                             weights_name: str = "weights") -> None:
     """Raise ValueError unless ``layers`` are distinct VGG16 conv names (at least one) and ``weights`` (None = all
@@ -96,6 +100,7 @@ class PerceptualLoss(nn.Module):
         if criterion not in CRITERIA:
             raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
         self.layers, self.layer_weights, self.criterion = layers, weights, criterion
+        self._distance = _FEATURE_DISTANCES[criterion]
         self._indices = [VGG16_CONV_LAYERS[name] for name in layers]
         # Keep only what the deepest requested layer needs.
         vgg = load_vgg16_features(device, cache_dir=cache_dir)
@@ -126,8 +131,7 @@ class PerceptualLoss(nn.Module):
         sr_feats = self.features(sr)
         with torch.no_grad():
             hr_feats = self.features(hr)
-        distance = {"l1": F.l1_loss, "l2": F.mse_loss, "normalized": normalized_feature_distance}[self.criterion]
-        return sum(w * distance(s, h) for w, s, h in zip(self.layer_weights, sr_feats, hr_feats, strict=True))
+        return sum(w * self._distance(s, h) for w, s, h in zip(self.layer_weights, sr_feats, hr_feats, strict=True))
 
 
 class AdversarialLoss(nn.Module):

@@ -31,8 +31,9 @@ def chroma_spread(photo: Image.Image) -> float:
     pixel's chroma (Cb, Cr) is compared with the median chroma of the pixels of similar luminance; the result is
     the 99th percentile of that distance. In a colour photo, skin, cloth and sky of one brightness differ in hue.
     """
-    small = photo.convert("RGB")
-    small.thumbnail((_MEASURE_SIZE, _MEASURE_SIZE), Image.Resampling.BILINEAR)
+    shrink = max(1.0, max(photo.size) / _MEASURE_SIZE)  # resized straight from the photo: no full-size copy
+    size = (max(1, round(photo.width / shrink)), max(1, round(photo.height / shrink)))
+    small = photo.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0).convert("RGB")
     ycc = np.asarray(small, dtype=np.float32).reshape(-1, 3) @ _RGB_TO_YCBCR.T  # (N, 3): Y, Cb, Cr
     bins = np.minimum((ycc[:, 0] / 256 * _LUMA_BINS).astype(int), _LUMA_BINS - 1)
     residual = np.empty_like(ycc[:, 1:])

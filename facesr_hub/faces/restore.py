@@ -86,12 +86,12 @@ def restore_faces(
     if max_faces is not None and len(detections) > max_faces:
         largest = sorted(range(len(detections)), key=lambda i: detections[i].size, reverse=True)[:max_faces]
         detections = [detections[i] for i in sorted(largest)]  # keep left-to-right order
-    if photo_chroma is None:
-        photo_chroma = is_monochrome(photo)
     canvas = upscale_background(photo)
     _check_output(canvas, (photo.width * scale, photo.height * scale), "upscale_background")
     if not detections:
         return FaceRestoreResult(image=canvas)
+    if photo_chroma is None:  # measured only when there is a face to paste
+        photo_chroma = is_monochrome(photo)
 
     # 2. align, restore and paste each face, one at a time, into the canvas (in place: photos can be big)
     if canvas is photo:  # x1 with the photo itself as background: never draw on the caller's image
